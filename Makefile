@@ -1,0 +1,51 @@
+# Run `make` (or `make help`) to list the targets.
+SHELL := /bin/bash
+GO ?= go
+OAPI_CODEGEN := $(GO) run github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen
+REDOCLY := npx --no-install redocly
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## List the targets.
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+.PHONY: generate
+generate: ## Regenerate gen/ from openapi.yaml and oapi-codegen.yaml.
+	$(GO) generate ./gen/...
+
+.PHONY: check-generate
+check-generate: ## Fail if gen/ differs from what openapi.yaml generates.
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	sed "s|^output:.*|output: $$tmp/handinger.gen.go|" oapi-codegen.yaml >"$$tmp/config.yaml" && \
+	$(OAPI_CODEGEN) -config "$$tmp/config.yaml" openapi.yaml && \
+	if ! diff -u gen/handinger.gen.go "$$tmp/handinger.gen.go" >"$$tmp/diff"; then \
+		head -50 "$$tmp/diff"; echo "gen/ is out of date: run 'make generate' and commit the result"; exit 1; \
+	fi && \
+	extra=$$(ls gen | grep -vxE 'generate.go|handinger.gen.go' || true) && \
+	if [ -n "$$extra" ]; then echo "gen/ holds files that are not generated: $$extra"; exit 1; fi && \
+	echo "gen/ is up to date"
+
+node_modules/.bin/redocly: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+.PHONY: lint
+lint: node_modules/.bin/redocly ## Validate the spec (kin-openapi, Redocly), gofmt and go vet.
+	$(GO) test -count=1 -run '^TestSpecValidates$$' ./spec/
+	$(REDOCLY) lint --config redocly.yaml openapi.yaml
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+.PHONY: test
+test: ## Run every test (the README's test command).
+	$(GO) test -count=1 ./...
+
+.PHONY: run
+run: ## Run the server on its embedded SQLite default.
+	$(GO) run ./cmd/handinger serve
+
+.PHONY: bench
+bench: ## Run the Go benchmarks with allocation counts.
+	$(GO) test -run '^$$' -bench . -benchmem ./...
