@@ -481,7 +481,6 @@ func TestOperationExamplesValidate(t *testing.T) {
 	}
 }
 
-
 // TestEnumNamesAreFixed checks that every enum fixes its Go constant names
 // with x-enum-varnames, prefixed by its type, so that plain generator runs
 // downstream get names that never clash (a bare `Budget` constant once did).
