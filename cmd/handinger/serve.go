@@ -1,0 +1,244 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+	"github.com/spf13/cobra"
+
+	"github.com/handinger/handinger/agent"
+	"github.com/handinger/handinger/agent/builtin"
+	agentexec "github.com/handinger/handinger/agent/exec"
+	"github.com/handinger/handinger/apikey"
+	"github.com/handinger/handinger/notify"
+	"github.com/handinger/handinger/runner"
+	"github.com/handinger/handinger/server"
+	"github.com/handinger/handinger/service"
+	"github.com/handinger/handinger/spec"
+	"github.com/handinger/handinger/store"
+	"github.com/handinger/handinger/validation"
+)
+
+// serveOptions are the flags of `handinger serve`.
+type serveOptions struct {
+	addr          string
+	db            string
+	publicURL     string
+	waitLimit     time.Duration
+	validate      string
+	maxBody       int64
+	runtime       string
+	builtinDelay  time.Duration
+	execCommand   string
+	runners       int
+	lease         time.Duration
+	maxAttempts   int
+	shutdownGrace time.Duration
+	onShutdown    string
+	rateLimit     float64
+	rateBurst     int
+	logFormat     string
+	logLevel      string
+}
+
+func newServeCommand() *cobra.Command {
+	var o serveOptions
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the Tasks API server",
+		Long: `Run the Handinger Tasks API server.
+
+With no flags it listens on 127.0.0.1:8080 over an embedded SQLite file (handinger.db in
+the working directory), creating and migrating it. When the database holds no API key yet,
+it creates a development key and prints it on a line of its own as "API key: <key>".
+
+Turns run on a pool of runners that claim them from the database with a lease; a turn
+whose process died is run again elsewhere (or after a restart) within about lease + 2 s.
+
+Runtimes (--runtime):
+  builtin  a deterministic local stand-in for development and tests: it answers from the
+           worker's instructions and the input, counts tokens and charges credits by
+           budget, but calls no model. --builtin-delay spreads a delay over each turn;
+           "[delay=2s]" and "[fail]" in an input stage a slow or a failing turn.
+  exec     runs --exec-command (through /bin/sh -c) once per turn: the turn as JSON on
+           stdin (instructions, history, input, budget), the output on stdout; a non-zero
+           exit fails the turn with stderr's last line.
+
+Every flag can also be set by the environment variable named in its help.`,
+		Args: cobra.NoArgs,
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen on HOST:PORT")
+	f.StringVar(&o.db, "db", defaultDB, "database: sqlite:PATH")
+	f.StringVar(&o.publicURL, "public-url", "", "base URL of this server in task and worker links (default http://ADDR)")
+	f.DurationVar(&o.waitLimit, "wait-limit", 50*time.Second, "longest a create call waits for its turn before answering it pending or running")
+	f.StringVar(&o.validate, "validate", "requests", "OpenAPI validation: off, requests, or full (requests and responses)")
+	f.Int64Var(&o.maxBody, "max-body", 1<<20, "largest request body in bytes (larger: 413)")
+	f.StringVar(&o.runtime, "runtime", "builtin", "what runs turns: builtin (a local stand-in) or exec")
+	f.DurationVar(&o.builtinDelay, "builtin-delay", 0, "builtin runtime: time each turn takes")
+	f.StringVar(&o.execCommand, "exec-command", "", "exec runtime: command run for each turn, through /bin/sh -c")
+	f.IntVar(&o.runners, "runners", 16, "turns run at once by this process")
+	f.DurationVar(&o.lease, "lease", 10*time.Second, "how long a claimed turn stays claimed without a heartbeat")
+	f.IntVar(&o.maxAttempts, "max-attempts", 3, "claims of a turn before it ends in error")
+	f.DurationVar(&o.shutdownGrace, "shutdown-grace", 10*time.Second, "on SIGINT/SIGTERM, time given to requests and running turns to finish")
+	f.StringVar(&o.onShutdown, "on-shutdown", "resume", "turns still running after the grace: resume (run again on restart) or abort")
+	f.Float64Var(&o.rateLimit, "rate-limit", 0, "requests per second allowed per API key (0: no limit)")
+	f.IntVar(&o.rateBurst, "rate-burst", 0, "requests above the rate allowed at once (default twice the rate)")
+	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	applyEnv := bindEnv(f)
+	cmd.PreRunE = func(*cobra.Command, []string) error { return applyEnv() }
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		return serve(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
+	}
+	return cmd
+}
+
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(level)); err != nil {
+		return nil, usageError{fmt.Errorf("--log-level %q: %w", level, err)}
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, usageError{fmt.Errorf("--log-format %q: want text or json", format)}
+}
+
+func newRuntime(o serveOptions) (agent.Runtime, error) {
+	switch o.runtime {
+	case "builtin":
+		return &builtin.Runtime{Delay: o.builtinDelay}, nil
+	case "exec":
+		if strings.TrimSpace(o.execCommand) == "" {
+			return nil, usageError{errors.New("--runtime exec needs --exec-command")}
+		}
+		return &agentexec.Runtime{Command: []string{"/bin/sh", "-c", o.execCommand}}, nil
+	}
+	return nil, usageError{fmt.Errorf("--runtime %q: want builtin or exec", o.runtime)}
+}
+
+func serve(ctx context.Context, o serveOptions, stdout, stderr io.Writer) error {
+	log, err := newLogger(stderr, o.logFormat, o.logLevel)
+	if err != nil {
+		return err
+	}
+	mode, err := validation.ParseMode(o.validate)
+	if err != nil {
+		return usageError{fmt.Errorf("--validate: %w", err)}
+	}
+	if o.onShutdown != string(runner.ShutdownResume) && o.onShutdown != string(runner.ShutdownAbort) {
+		return usageError{fmt.Errorf("--on-shutdown %q: want resume or abort", o.onShutdown)}
+	}
+	rt, err := newRuntime(o)
+	if err != nil {
+		return err
+	}
+	doc, err := spec.Load()
+	if err != nil {
+		return err
+	}
+
+	// Listen first, so that a busy port fails before anything is written.
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", o.addr, err)
+	}
+	defer ln.Close()
+	if o.publicURL == "" {
+		o.publicURL = "http://" + ln.Addr().String()
+	}
+
+	st, err := openStore(ctx, o.db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := ensureDevKey(ctx, st, stdout); err != nil {
+		return err
+	}
+
+	bus := notify.NewLocal()
+	svc := service.New(service.Config{Store: st, Bus: bus, WaitLimit: o.waitLimit})
+	srv, err := server.New(server.Config{
+		Service: svc, Store: st, Spec: doc, Validate: mode, MaxBodyBytes: o.maxBody,
+		PublicURL: o.publicURL, RateLimit: o.rateLimit, RateBurst: o.rateBurst, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	host, _ := os.Hostname()
+	pool, err := runner.New(runner.Config{
+		Store: st, Runtime: rt, Bus: bus,
+		Owner:       fmt.Sprintf("%s:%d:%s", host, os.Getpid(), ulid.Make().String()[20:]),
+		Concurrency: o.runners, Lease: o.lease, MaxAttempts: o.maxAttempts,
+		OnShutdown: runner.ShutdownMode(o.onShutdown), Logger: log, OnFinish: srv.TurnFinished,
+	})
+	if err != nil {
+		return usageError{err}
+	}
+	pool.Start()
+
+	hs := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		WriteTimeout:      o.waitLimit + 30*time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	log.Info("serving the Handinger Tasks API", "url", o.publicURL, "db", o.db, "runtime", o.runtime, "validate", o.validate)
+
+	select {
+	case err := <-served:
+		_ = pool.Shutdown(context.Background())
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+
+	log.Info("shutting down", "grace", o.shutdownGrace)
+	srv.Drain()
+	svc.StopWaiting()
+	grace, cancel := context.WithTimeout(context.Background(), o.shutdownGrace)
+	defer cancel()
+	if err := hs.Shutdown(grace); err != nil {
+		log.Warn("requests still open after the grace period; closing them", "err", err)
+		_ = hs.Close()
+	}
+	_ = pool.Shutdown(grace)
+	log.Info("stopped")
+	return nil
+}
+
+// ensureDevKey creates and prints a development key when the database has
+// no key at all, so that a fresh server can be used at once.
+func ensureDevKey(ctx context.Context, st store.Store, stdout io.Writer) error {
+	n, err := st.CountAPIKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("count API keys: %w", err)
+	}
+	if n > 0 {
+		return nil
+	}
+	k := apikey.New()
+	if err := st.CreateAPIKey(ctx, k.ID, "org_dev", "usr_dev", k.Hash, time.Now()); err != nil {
+		return fmt.Errorf("create development key: %w", err)
+	}
+	fmt.Fprintf(stdout, "Created a development API key for user usr_dev in organization org_dev.\nAPI key: %s\n", k.Secret)
+	return nil
+}

@@ -1,0 +1,344 @@
+// Package runner executes turns durably: a pool of runners claims runnable
+// turns from the store (the turns table is the queue), holds each claim as a
+// lease renewed by heartbeat, runs the turn on an agent.Runtime and records
+// the result fenced by the claim. A reaper puts turns whose lease expired
+// (their runner died) back in the queue, or ends them in error after their
+// attempts, so no acknowledged turn is ever lost or left running.
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/handinger/handinger/agent"
+	"github.com/handinger/handinger/notify"
+	"github.com/handinger/handinger/store"
+)
+
+// ShutdownMode says what happens to turns still running when the pool stops.
+type ShutdownMode string
+
+// The shutdown modes.
+const (
+	// ShutdownResume releases unfinished turns back to the queue; they run
+	// again from the start when a runner (this process restarted, or
+	// another replica) claims them.
+	ShutdownResume ShutdownMode = "resume"
+	// ShutdownAbort ends unfinished turns aborted, with reason shutdown and
+	// the output produced so far.
+	ShutdownAbort ShutdownMode = "abort"
+)
+
+// Config configures a Pool. Zero values take the defaults noted.
+type Config struct {
+	Store   store.Store
+	Runtime agent.Runtime
+	Bus     notify.Bus
+	// Owner names this process in leases (e.g. host:pid:random).
+	Owner string
+	// Concurrency is the number of turns run at once (default 16).
+	Concurrency int
+	// Lease is how long a claim holds without a heartbeat (default 10 s);
+	// a crashed runner's turn is rescued about Lease+ReapEvery after the
+	// crash, whatever the turn's length.
+	Lease time.Duration
+	// HeartbeatEvery renews the lease (default Lease/3).
+	HeartbeatEvery time.Duration
+	// ReapEvery is the reaper's period (default 2 s).
+	ReapEvery time.Duration
+	// PollEvery looks for work without a wake-up, in case one was missed
+	// (default 1 s).
+	PollEvery time.Duration
+	// MaxAttempts ends a turn in error after this many claims (default 3).
+	MaxAttempts int
+	// OnShutdown is what happens to turns still running at shutdown
+	// (default ShutdownResume).
+	OnShutdown ShutdownMode
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Logger logs turn outcomes and store failures (default slog.Default()).
+	Logger *slog.Logger
+	// OnFinish, when set, is called with the status of every finished turn.
+	OnFinish func(store.Status)
+}
+
+// Pool runs turns until Shutdown.
+type Pool struct {
+	cfg Config
+
+	stopClaiming context.CancelFunc // ends the claim loops
+	claimCtx     context.Context
+	runCtx       context.Context // cancelled when the grace period is over
+	cancelRuns   context.CancelFunc
+	wg           sync.WaitGroup
+	started      bool
+}
+
+// New validates cfg and returns a pool; Start runs it.
+func New(cfg Config) (*Pool, error) {
+	if cfg.Store == nil || cfg.Runtime == nil || cfg.Bus == nil {
+		return nil, errors.New("runner: Store, Runtime and Bus are required")
+	}
+	if cfg.Owner == "" {
+		return nil, errors.New("runner: Owner is required")
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 16
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = 10 * time.Second
+	}
+	if cfg.HeartbeatEvery <= 0 {
+		cfg.HeartbeatEvery = cfg.Lease / 3
+	}
+	if cfg.ReapEvery <= 0 {
+		cfg.ReapEvery = 2 * time.Second
+	}
+	if cfg.PollEvery <= 0 {
+		cfg.PollEvery = time.Second
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = 3
+	}
+	switch cfg.OnShutdown {
+	case "":
+		cfg.OnShutdown = ShutdownResume
+	case ShutdownResume, ShutdownAbort:
+	default:
+		return nil, fmt.Errorf("runner: unknown shutdown mode %q", cfg.OnShutdown)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Pool{cfg: cfg}, nil
+}
+
+// Start launches the runners and the reaper. It reaps once first, so turns
+// left running by a crashed process are requeued as soon as their lease ends.
+func (p *Pool) Start() {
+	if p.started {
+		return
+	}
+	p.started = true
+	p.claimCtx, p.stopClaiming = context.WithCancel(context.Background())
+	p.runCtx, p.cancelRuns = context.WithCancel(context.Background())
+	p.wg.Add(1)
+	go p.reapLoop()
+	for range p.cfg.Concurrency {
+		p.wg.Add(1)
+		go p.claimLoop()
+	}
+}
+
+// Shutdown stops claiming, lets running turns finish until ctx ends, then
+// stops them as OnShutdown says, and waits for every runner to return.
+func (p *Pool) Shutdown(ctx context.Context) error {
+	if !p.started {
+		return nil
+	}
+	p.stopClaiming()
+	done := make(chan struct{})
+	go func() { p.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		p.cancelRuns()
+		<-done
+		return nil
+	}
+}
+
+func (p *Pool) reapLoop() {
+	defer p.wg.Done()
+	t := time.NewTicker(p.cfg.ReapEvery)
+	defer t.Stop()
+	for {
+		p.reap()
+		select {
+		case <-p.claimCtx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (p *Pool) reap() {
+	ctx, cancel := context.WithTimeout(p.claimCtx, 10*time.Second)
+	defer cancel()
+	res, err := p.cfg.Store.ReapExpired(ctx, p.cfg.Now(), p.cfg.MaxAttempts)
+	if err != nil {
+		if ctx.Err() == nil {
+			p.cfg.Logger.Error("reap expired leases", "err", err)
+		}
+		return
+	}
+	for _, id := range res.Failed {
+		p.cfg.Logger.Warn("turn failed after its last attempt", "turn_id", id, "attempts", p.cfg.MaxAttempts)
+		p.finished(id, store.StatusError)
+	}
+	if len(res.Requeued) > 0 {
+		p.cfg.Logger.Info("requeued turns whose runner stopped", "turns", len(res.Requeued))
+		_ = p.cfg.Bus.Runnable(ctx)
+	}
+}
+
+// finished announces a turn's end to its waiters and to the runners (the
+// task's next turn may now be runnable).
+func (p *Pool) finished(turnID string, status store.Status) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := p.cfg.Bus.TurnDone(ctx, turnID); err != nil {
+		p.cfg.Logger.Warn("announce turn end", "turn_id", turnID, "err", err)
+	}
+	_ = p.cfg.Bus.Runnable(ctx)
+	if p.cfg.OnFinish != nil {
+		p.cfg.OnFinish(status)
+	}
+}
+
+func (p *Pool) claimLoop() {
+	defer p.wg.Done()
+	poll := time.NewTicker(p.cfg.PollEvery)
+	defer poll.Stop()
+	for {
+		claim, err := p.cfg.Store.ClaimTurn(p.claimCtx, p.cfg.Owner, p.cfg.Now(), p.cfg.Lease)
+		switch {
+		case p.claimCtx.Err() != nil:
+			return
+		case err != nil:
+			p.cfg.Logger.Error("claim turn", "err", err)
+		case claim != nil:
+			// More work may be waiting: pass the wake-up on to another runner.
+			_ = p.cfg.Bus.Runnable(p.claimCtx)
+			p.run(claim)
+			continue
+		}
+		select {
+		case <-p.claimCtx.Done():
+			return
+		case <-p.cfg.Bus.RunnableC():
+		case <-poll.C:
+		}
+	}
+}
+
+// run executes one claimed turn and records its outcome.
+func (p *Pool) run(c *store.Claim) {
+	log := p.cfg.Logger.With("turn_id", c.Turn.ID, "task_id", c.Turn.TaskID, "seq", c.Turn.Seq, "attempt", c.Attempt)
+	ctx, cancel := context.WithCancel(p.runCtx)
+	defer cancel()
+
+	var lost sync.Once
+	leaseLost := make(chan struct{})
+	hbDone := make(chan struct{})
+	go func() {
+		defer close(hbDone)
+		t := time.NewTicker(p.cfg.HeartbeatEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			hctx, hcancel := context.WithTimeout(context.Background(), p.cfg.HeartbeatEvery)
+			err := p.cfg.Store.Heartbeat(hctx, c.Turn.ID, c.Owner, c.Attempt, p.cfg.Now().Add(p.cfg.Lease))
+			hcancel()
+			if errors.Is(err, store.ErrLeaseLost) {
+				log.Warn("lease lost; stopping the turn")
+				lost.Do(func() { close(leaseLost) })
+				cancel()
+				return
+			}
+			if err != nil {
+				log.Warn("heartbeat", "err", err)
+			}
+		}
+	}()
+
+	budget, ok := agent.Budgets[c.Turn.Budget]
+	if !ok {
+		budget = agent.Budgets[agent.DefaultBudget]
+	}
+	req := agent.Request{
+		TaskID: c.Turn.TaskID, TurnID: c.Turn.ID, Seq: c.Turn.Seq, WorkerID: c.Worker.ID,
+		Instructions: c.Worker.Instructions, Input: c.Turn.Input, Budget: budget,
+		History: make([]agent.Message, 0, 2*len(c.History)),
+	}
+	for _, h := range c.History {
+		req.History = append(req.History, agent.Message{Role: "user", Content: h.Input})
+		if h.OutputText != "" {
+			req.History = append(req.History, agent.Message{Role: "assistant", Content: h.OutputText})
+		}
+	}
+
+	start := time.Now()
+	res, runErr := p.runSafely(ctx, req)
+	elapsed := time.Since(start)
+	cancel()
+	<-hbDone
+
+	select {
+	case <-leaseLost:
+		return // another runner owns the turn now
+	default:
+	}
+
+	fin := store.FinishTurnParams{
+		TurnID: c.Turn.ID, Owner: c.Owner, Attempt: c.Attempt,
+		OutputText: res.OutputText, InputTokens: res.InputTokens, OutputTokens: res.OutputTokens,
+		Credits: res.Credits, DurationMs: elapsed.Milliseconds(), Now: p.cfg.Now(),
+	}
+	if res.StructuredOutput != nil {
+		if b, err := json.Marshal(res.StructuredOutput); err == nil {
+			fin.StructuredOutput = b
+		}
+	}
+	stopped := p.runCtx.Err() != nil
+	switch {
+	case stopped && p.cfg.OnShutdown == ShutdownResume:
+		rctx, rcancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer rcancel()
+		if err := p.cfg.Store.ReleaseTurn(rctx, c.Turn.ID, c.Owner, c.Attempt); err != nil {
+			log.Warn("release turn at shutdown", "err", err)
+		}
+		log.Info("turn released at shutdown; it will run again")
+		return
+	case stopped:
+		fin.Status, fin.IncompleteReason = store.StatusAborted, agent.IncompleteShutdown
+	case runErr != nil:
+		fin.Status, fin.ErrorCode, fin.ErrorMessage = store.StatusError, "runtime_error", runErr.Error()
+	case res.Incomplete != "":
+		fin.Status, fin.IncompleteReason = store.StatusAborted, res.Incomplete
+	default:
+		fin.Status = store.StatusCompleted
+	}
+	fctx, fcancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer fcancel()
+	if err := p.cfg.Store.FinishTurn(fctx, fin); err != nil {
+		// The lease ran out or the store failed: the reaper re-runs the turn.
+		log.Error("record turn result", "err", err)
+		return
+	}
+	log.Debug("turn finished", "status", fin.Status, "duration_ms", fin.DurationMs)
+	p.finished(c.Turn.ID, fin.Status)
+}
+
+// runSafely runs the runtime, turning a panic into a failed turn.
+func (p *Pool) runSafely(ctx context.Context, req agent.Request) (res agent.Result, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("runtime panicked: %v", r)
+		}
+	}()
+	return p.cfg.Runtime.Run(ctx, req, nil)
+}

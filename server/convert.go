@@ -1,0 +1,139 @@
+package server
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/handinger/handinger/gen"
+	"github.com/handinger/handinger/service"
+	"github.com/handinger/handinger/store"
+)
+
+// This file is the one place that maps store rows to the API's models.
+// Slices are never nil: the spec's arrays are required and a nil slice would
+// go out as null.
+
+func (s *Server) task(t store.Task) gen.Task {
+	out := gen.Task{
+		Id:             t.ID,
+		CompletedAt:    utcPtr(t.CompletedAt),
+		CreatedAt:      t.CreatedAt.UTC(),
+		OrganizationId: t.OrgID,
+		Status:         gen.TaskStatus(t.Status),
+		Title:          t.Title,
+		Totals: gen.Totals{
+			Credits:    t.Credits,
+			DurationMs: t.DurationMs,
+			TurnCount:  int32(t.TurnCount),
+		},
+		TriggeredBy: gen.TriggeredBy(t.TriggeredBy),
+		Url:         s.publicURL + "/tasks/" + t.ID,
+		WorkerId:    t.WorkerID,
+	}
+	if t.CreatedByUserID != "" {
+		u := t.CreatedByUserID
+		out.CreatedByUserId = &u
+	}
+	if !t.Status.Terminal() {
+		out.CompletedAt = nil
+	}
+	return out
+}
+
+func turn(t store.Turn) gen.Turn {
+	return gen.Turn{
+		Id:               t.ID,
+		CompletedAt:      utcPtr(t.CompletedAt),
+		Credits:          t.Credits,
+		DurationMs:       t.DurationMs,
+		Input:            t.Input,
+		InputTokens:      t.InputTokens,
+		OutputText:       t.OutputText,
+		OutputTokens:     t.OutputTokens,
+		Role:             t.Role,
+		Seq:              int32(t.Seq),
+		StartedAt:        t.AcceptedAt.UTC(),
+		Status:           string(t.Status),
+		StructuredOutput: object(t.StructuredOutput),
+		TaskId:           t.TaskID,
+	}
+}
+
+func turns(list []store.Turn) []gen.Turn {
+	out := make([]gen.Turn, 0, len(list))
+	for _, t := range list {
+		out = append(out, turn(t))
+	}
+	return out
+}
+
+// worker builds the create answer: the worker's state after the turn.
+func (s *Server) worker(c service.Created) gen.Worker {
+	t := c.Turn
+	created := c.Worker.CreatedAt.Unix()
+	w := gen.Worker{
+		Id:               c.Worker.ID,
+		Object:           gen.WorkerObjectWorker,
+		CreatedAt:        &created,
+		OutputText:       t.OutputText,
+		Output:           []gen.OutputMessage{},
+		Messages:         make([]map[string]interface{}, 0, 2*len(c.Turns)),
+		StructuredOutput: object(t.StructuredOutput),
+		Files:            []gen.WorkerFile{},
+		Sources:          []gen.Source{},
+		Metadata:         gen.WorkerMetadata{TaskId: t.TaskID, TurnId: t.ID, Seq: int32(t.Seq)},
+		Url:              s.publicURL + "/workers/" + c.Worker.ID,
+	}
+	switch t.Status {
+	case store.StatusPending:
+		w.Status, w.Running = gen.WorkerStatusPending, true
+	case store.StatusRunning:
+		w.Status, w.Running = gen.WorkerStatusRunning, true
+	default:
+		w.Status = gen.WorkerStatusCompleted
+		credits, duration := t.Credits, t.DurationMs
+		w.Usage = &gen.Usage{Credits: &credits, DurationMs: &duration}
+	}
+	if t.OutputText != "" {
+		w.Output = append(w.Output, gen.OutputMessage{
+			Id:      "msg_" + t.ID,
+			Type:    gen.OutputMessageTypeMessage,
+			Role:    gen.OutputMessageRoleAssistant,
+			Status:  gen.OutputMessageStatusCompleted,
+			Content: []gen.OutputText{{Type: gen.OutputTextTypeOutputText, Text: t.OutputText}},
+		})
+	}
+	for _, h := range c.Turns {
+		w.Messages = append(w.Messages, map[string]interface{}{"role": "user", "content": h.Input})
+		if h.OutputText != "" {
+			w.Messages = append(w.Messages, map[string]interface{}{"role": "assistant", "content": h.OutputText})
+		}
+	}
+	if t.Status == store.StatusError {
+		w.Error = &gen.WorkerError{Code: t.ErrorCode, Message: t.ErrorMessage}
+	}
+	if t.Status == store.StatusAborted {
+		w.IncompleteDetails = &gen.IncompleteDetails{Reason: gen.IncompleteDetailsReason(t.IncompleteReason)}
+	}
+	return w
+}
+
+// object decodes a stored JSON object; nil (sent as null) when there is none.
+func object(raw []byte) *map[string]interface{} {
+	if len(raw) == 0 {
+		return nil
+	}
+	var m map[string]interface{}
+	if err := json.Unmarshal(raw, &m); err != nil || m == nil {
+		return nil
+	}
+	return &m
+}
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}

@@ -1,0 +1,236 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	agentexec "github.com/handinger/handinger/agent/exec"
+	"github.com/handinger/handinger/gen"
+)
+
+// TestBadInput sends every kind of bad request; each gets a clear 4xx
+// problem naming what was wrong, and nothing is stored.
+func TestBadInput(t *testing.T) {
+	t.Parallel()
+	s := setup(t, options{})
+	big := `{"input":"` + strings.Repeat("a", 1<<20) + `"}`
+	cases := []struct {
+		name, method, path, ctype, body string
+		status                          int
+		pointers                        []string // fields the problem must name
+	}{
+		{"missing input", "POST", "/api/tasks", "application/json", `{"budget":"low"}`, 400, []string{"body:/input"}},
+		{"empty input", "POST", "/api/tasks", "application/json", `{"input":""}`, 400, []string{"body:/input"}},
+		{"unknown budget", "POST", "/api/tasks", "application/json", `{"input":"x","budget":"huge"}`, 400, []string{"body:/budget"}},
+		{"unknown field", "POST", "/api/tasks", "application/json", `{"input":"x","colour":"red"}`, 400, []string{"body:/colour"}},
+		{"wrong type", "POST", "/api/tasks", "application/json", `{"input":42}`, 400, []string{"body:/input"}},
+		{"two bad fields", "POST", "/api/tasks", "application/json", `{"input":"","budget":"x"}`, 400, []string{"body:/input", "body:/budget"}},
+		{"bad task id", "POST", "/api/tasks", "application/json", `{"input":"x","taskId":"../../etc/passwd"}`, 400, []string{"body:/taskId"}},
+		{"long worker id", "POST", "/api/tasks", "application/json", `{"input":"x","workerId":"` + strings.Repeat("w", 65) + `"}`, 400, []string{"body:/workerId"}},
+		{"malformed json", "POST", "/api/tasks", "application/json", `{"input":`, 400, nil},
+		{"not an object", "POST", "/api/tasks", "application/json", `["input"]`, 400, nil},
+		{"empty body", "POST", "/api/tasks", "application/json", ``, 400, nil},
+		{"text body", "POST", "/api/tasks", "text/plain", `input=x`, 415, nil},
+		{"no content type", "POST", "/api/tasks", "", `{"input":"x"}`, 415, nil},
+		{"too large", "POST", "/api/tasks", "application/json", big, 413, nil},
+		{"bad path id", "GET", "/api/tasks/bad%20id", "", "", 400, []string{"path:/taskId"}},
+		{"path traversal", "GET", "/api/tasks/..%2F..%2Fetc", "", "", 400, []string{"path:/taskId"}},
+		{"long path id", "GET", "/api/tasks/" + strings.Repeat("t", 65), "", "", 400, []string{"path:/taskId"}},
+		{"bad turns id", "GET", "/api/tasks/a.b/turns", "", "", 400, []string{"path:/taskId"}},
+		{"limit 0", "GET", "/api/tasks?limit=0", "", "", 400, []string{"query:/limit"}},
+		{"limit text", "GET", "/api/tasks?limit=ten", "", "", 400, []string{"query:/limit"}},
+		{"bad status", "GET", "/api/tasks?status=done", "", "", 400, []string{"query:/status"}},
+		{"bad idempotency key", "POST", "/api/tasks", "application/json", `{"input":"x"}`, 400, nil},
+		{"unknown path", "GET", "/api/nothing", "", "", 404, nil},
+		{"unknown method", "PUT", "/api/tasks", "application/json", `{}`, 405, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			req, _ := http.NewRequest(c.method, s.url+c.path, strings.NewReader(c.body))
+			if c.ctype != "" {
+				req.Header.Set("Content-Type", c.ctype)
+			}
+			req.Header.Set("Authorization", "Bearer "+s.keys["usr_alice"])
+			if c.name == "bad idempotency key" {
+				req.Header.Set("Idempotency-Key", strings.Repeat("k", 300))
+			}
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			raw, _ := io.ReadAll(res.Body)
+			if res.StatusCode != c.status {
+				t.Fatalf("status %d, want %d: %s", res.StatusCode, c.status, raw)
+			}
+			if ct := res.Header.Get("Content-Type"); ct != "application/problem+json" {
+				t.Errorf("content type %q: %s", ct, raw)
+			}
+			p := decodeProblem(t, raw)
+			got := p.pointers()
+			for _, want := range c.pointers {
+				if !slices.Contains(got, want) {
+					t.Errorf("problem names %v, not %s: %s", got, want, raw)
+				}
+			}
+			if strings.Contains(string(raw), "goroutine") || strings.Contains(string(raw), ".go:") {
+				t.Errorf("answer leaks internals: %s", raw)
+			}
+		})
+	}
+	list, _ := s.alice.ListTasksWithResponse(context.Background(), nil)
+	if len(list.JSON200.Items) != 0 {
+		t.Errorf("bad requests stored %d tasks", len(list.JSON200.Items))
+	}
+}
+
+func TestAuth(t *testing.T) {
+	t.Parallel()
+	s := setup(t, options{})
+	for _, h := range []string{"", "Bearer ", "Bearer hnd_wrong", "Basic " + s.keys["usr_alice"], s.keys["usr_alice"]} {
+		req, _ := http.NewRequest("GET", s.url+"/api/tasks", nil)
+		if h != "" {
+			req.Header.Set("Authorization", h)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 401 || res.Header.Get("Content-Type") != "application/problem+json" || res.Header.Get("WWW-Authenticate") == "" {
+			t.Errorf("Authorization %q: %d %s", h, res.StatusCode, raw)
+		}
+	}
+	// Probes need no key; an invalid body without a key is 401, not 400.
+	for _, p := range []string{"/healthz", "/readyz"} {
+		if res, _ := s.do("", "GET", p, "", ""); res.StatusCode != 200 {
+			t.Errorf("%s: %d", p, res.StatusCode)
+		}
+	}
+	if res, _ := s.do("", "POST", "/api/tasks", "application/json", `{}`); res.StatusCode != 401 {
+		t.Errorf("unauthenticated bad body: %d", res.StatusCode)
+	}
+}
+
+func TestRequestIDAndMetrics(t *testing.T) {
+	t.Parallel()
+	s := setup(t, options{})
+	res, p := s.do("usr_alice", "GET", "/api/tasks/tsk_missing", "", "")
+	if id := res.Header.Get("X-Request-Id"); id == "" || p.RequestID != id {
+		t.Errorf("request id header %q, problem %q", id, p.RequestID)
+	}
+	req, _ := http.NewRequest("GET", s.url+"/healthz", nil)
+	req.Header.Set("X-Request-Id", "trace-42")
+	r2, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2.Body.Close()
+	if r2.Header.Get("X-Request-Id") != "trace-42" {
+		t.Errorf("request id not echoed: %q", r2.Header.Get("X-Request-Id"))
+	}
+	s.create(s.alice, gen.CreateTask{Input: "count me"})
+	res, _ = s.do("", "GET", "/metrics", "", "")
+	if res.StatusCode != 200 {
+		t.Fatalf("metrics: %d", res.StatusCode)
+	}
+	r3, _ := http.Get(s.url + "/metrics")
+	body, _ := io.ReadAll(r3.Body)
+	r3.Body.Close()
+	for _, want := range []string{
+		`handinger_http_requests_total{code="404",route="GET /api/tasks/{taskId}"} 1`,
+		`handinger_http_requests_total{code="200",route="POST /api/tasks"} 1`,
+		`handinger_turns_finished_total{outcome="completed"} 1`,
+		`handinger_queue_depth{state="pending"} 0`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}
+
+func TestRateLimit(t *testing.T) {
+	t.Parallel()
+	s := setup(t, options{rateLimit: 0.5, rateBurst: 2})
+	var codes []int
+	var retryAfter string
+	for range 3 {
+		res, err := s.alice.RetrieveTaskWithResponse(context.Background(), "tsk_none")
+		if err != nil {
+			t.Fatal(err)
+		}
+		codes = append(codes, res.StatusCode())
+		if res.StatusCode() == 429 {
+			retryAfter = res.HTTPResponse.Header.Get("Retry-After")
+		}
+	}
+	if !slices.Equal(codes, []int{404, 404, 429}) {
+		t.Errorf("statuses %v, want the third limited", codes)
+	}
+	if n, err := strconv.Atoi(retryAfter); err != nil || n < 1 || n > 2 {
+		t.Errorf("Retry-After %q", retryAfter)
+	}
+	// Limits are per key: bob is not limited by alice's calls.
+	if res, _ := s.bob.RetrieveTaskWithResponse(context.Background(), "tsk_none"); res.StatusCode() != 404 {
+		t.Errorf("bob: %d", res.StatusCode())
+	}
+}
+
+// TestExecRuntime runs turns through a real child process.
+func TestExecRuntime(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	script := filepath.Join(dir, "agent.sh")
+	// The agent reads the turn as JSON and answers with a line that shows it
+	// saw the input and the history; "explode" makes it fail.
+	err := os.WriteFile(script, []byte(`#!/bin/sh
+turn=$(cat)
+case "$turn" in
+  *explode*) echo "warming up" >&2; echo "model endpoint refused the request" >&2; exit 3 ;;
+esac
+n=$(printf '%s' "$turn" | grep -o '"role":"user"' | wc -l)
+echo "exec saw $n earlier inputs"
+`), 0o755)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := setup(t, options{runtime: &agentexec.Runtime{Command: []string{"/bin/sh", script}}})
+	w := s.create(s.alice, gen.CreateTask{Input: "first"}).JSON200
+	if w.OutputText != "exec saw 0 earlier inputs" || w.Error != nil {
+		t.Errorf("first turn: %q %+v", w.OutputText, w.Error)
+	}
+	w2 := s.create(s.alice, gen.CreateTask{Input: "second", TaskId: &w.Metadata.TaskId}).JSON200
+	if w2.OutputText != "exec saw 1 earlier inputs" {
+		t.Errorf("second turn: %q", w2.OutputText)
+	}
+	bad := s.create(s.alice, gen.CreateTask{Input: "explode"}).JSON200
+	if bad.Error == nil || !strings.Contains(bad.Error.Message, "model endpoint refused the request") || strings.Contains(bad.Error.Message, "warming") {
+		t.Errorf("failing command: %+v", bad.Error)
+	}
+	if got := s.retrieve(s.alice, bad.Metadata.TaskId); got.Task.Status != gen.TaskStatusError {
+		t.Errorf("task status %s", got.Task.Status)
+	}
+}
+
+func decodeProblem(t *testing.T, raw []byte) problemDoc {
+	t.Helper()
+	var p problemDoc
+	if err := json.Unmarshal(raw, &p); err != nil {
+		t.Fatalf("problem does not decode: %v: %s", err, raw)
+	}
+	if p.Type == "" || p.Title == "" || p.Detail == "" || p.Status == 0 {
+		t.Errorf("incomplete problem: %s", raw)
+	}
+	return p
+}
+
+

@@ -1,0 +1,414 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/handinger/handinger/gen"
+)
+
+func TestCreateNewTask(t *testing.T) {
+	t.Parallel()
+	s := setup(t, options{})
+	res := s.create(s.alice, gen.CreateTask{Input: "Summarise the quarterly report."})
+	w := res.JSON200
+	taskID := w.Metadata.TaskId
+	if !strings.HasPrefix(taskID, "tsk_") || len(taskID) != 30 {
+		t.Errorf("task id %q is not tsk_<ULID>", taskID)
+	}
+	if got := res.HTTPResponse.Header.Get("Location"); got != "/api/tasks/"+taskID {
+		t.Errorf("Location = %q", got)
+	}
+	if w.Status != gen.WorkerStatusCompleted || w.Running || w.Error != nil || w.IncompleteDetails != nil {
+		t.Errorf("worker = %+v, want completed without error", w)
+	}
+	if w.Metadata.Seq != 1 || !strings.HasPrefix(w.Metadata.TurnId, "trn_") || !strings.HasPrefix(w.Id, "wrk_") {
+		t.Errorf("metadata = %+v, worker id %q", w.Metadata, w.Id)
+	}
+	if w.OutputText == "" || len(w.Output) != 1 || w.Output[0].Content[0].Text != w.OutputText {
+		t.Errorf("output = %q / %+v", w.OutputText, w.Output)
+	}
+	if w.Usage == nil || *w.Usage.Credits < 1 {
+		t.Errorf("usage = %+v", w.Usage)
+	}
+	if len(w.Messages) != 2 || w.Messages[0]["content"] != "Summarise the quarterly report." {
+		t.Errorf("messages = %v", w.Messages)
+	}
+
+	got := s.retrieve(s.alice, taskID)
+	task := got.Task
+	if task.Id != taskID || task.WorkerId != w.Id || task.OrganizationId != "org_a" ||
+		task.CreatedByUserId == nil || *task.CreatedByUserId != "usr_alice" || task.TriggeredBy != gen.TriggeredByApi {
+		t.Errorf("task = %+v", task)
+	}
+	if task.Status != gen.TaskStatusCompleted || task.CompletedAt == nil {
+		t.Errorf("task status %s, completedAt %v", task.Status, task.CompletedAt)
+	}
+	if task.Title != "Summarise the quarterly report." || task.Url != s.url+"/tasks/"+taskID {
+		t.Errorf("title %q, url %q", task.Title, task.Url)
+	}
+	if len(got.Turns) != 1 {
+		t.Fatalf("%d turns", len(got.Turns))
+	}
+	turn := got.Turns[0]
+	if turn.Id != w.Metadata.TurnId || turn.Seq != 1 || turn.Status != "completed" || turn.OutputText != w.OutputText ||
+		turn.Role != "user" || turn.InputTokens == 0 || turn.OutputTokens == 0 || turn.CompletedAt == nil {
+		t.Errorf("turn = %+v", turn)
+	}
+	if task.Totals.TurnCount != 1 || task.Totals.Credits != turn.Credits || task.Totals.DurationMs != turn.DurationMs {
+		t.Errorf("totals = %+v, turn credits %d", task.Totals, turn.Credits)
+	}
+}
+
+func TestClientChosenTaskIDAndFollowUps(t *testing.T) {
+	t.Parallel()
+	s := setup(t, options{})
+	first := s.create(s.alice, gen.CreateTask{Input: "Plan a trip to Lisbon.", TaskId: ptr("trip-2026")}).JSON200
+	if first.Metadata.TaskId != "trip-2026" || first.Metadata.Seq != 1 {
+		t.Fatalf("metadata = %+v", first.Metadata)
+	}
+	second := s.create(s.alice, gen.CreateTask{Input: "Now make it three days.", TaskId: ptr("trip-2026"), WorkerId: ptr(first.Id)}).JSON200
+	if second.Metadata.Seq != 2 || second.Id != first.Id {
+		t.Fatalf("follow-up metadata = %+v worker %s", second.Metadata, second.Id)
+	}
+	if second.OutputText == first.OutputText {
+		t.Error("the follow-up's output ignores the history")
+	}
+	if len(second.Messages) != 4 {
+		t.Errorf("follow-up messages = %v, want the whole conversation", second.Messages)
+	}
+	got := s.retrieve(s.alice, "trip-2026")
+	if len(got.Turns) != 2 || got.Turns[0].Seq != 1 || got.Turns[1].Seq != 2 || got.Task.Totals.TurnCount != 2 {
+		t.Errorf("turns = %+v", got.Turns)
+	}
+	if got.Task.Totals.Credits != got.Turns[0].Credits+got.Turns[1].Credits {
+		t.Errorf("totals %+v do not sum the turns", got.Task.Totals)
+	}
+	turns, err := s.alice.ListTurnsWithResponse(context.Background(), "trip-2026")
+	if err != nil || turns.JSON200 == nil {
+		t.Fatalf("list turns: %v %s", err, turns.Body)
+	}
+	if turns.JSON200.TaskId != "trip-2026" || len(turns.JSON200.Items) != 2 || turns.JSON200.Items[1].Id != second.Metadata.TurnId {
+		t.Errorf("list turns = %+v", turns.JSON200)
+	}
+}
+
+func TestConcurrentFollowUpsKeepOrder(t *testing.T) {
+	t.Parallel()
+	s := setup(t, options{})
+	first := s.create(s.alice, gen.CreateTask{Input: "Count with me. [delay=50ms]"}).JSON200
+	const n = 20
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			s.create(s.alice, gen.CreateTask{Input: fmt.Sprintf("number %d [delay=10ms]", i), TaskId: &first.Metadata.TaskId})
+		})
+	}
+	wg.Wait()
+	got := s.retrieve(s.alice, first.Metadata.TaskId)
+	if len(got.Turns) != n+1 {
+		t.Fatalf("%d turns, want %d", len(got.Turns), n+1)
+	}
+	for i, turn := range got.Turns {
+		if int(turn.Seq) != i+1 || turn.Status != "completed" {
+			t.Errorf("turn %d: seq %d status %s", i, turn.Seq, turn.Status)
+		}
+		if i > 0 && turn.CompletedAt.Before(*got.Turns[i-1].CompletedAt) {
+			t.Errorf("turn %d ended before turn %d: turns of a task must run one at a time in seq order", turn.Seq, got.Turns[i-1].Seq)
+		}
+	}
+}
+
+func TestFollowUpRules(t *testing.T) {
+	t.Parallel()
+	s := setup(t, options{})
+	w := s.create(s.alice, gen.CreateTask{Input: "hello"}).JSON200
+	other := s.create(s.alice, gen.CreateTask{Input: "another worker"}).JSON200
+	taskID := w.Metadata.TaskId
+
+	// A worker that is not the task's: permanent 409.
+	res, p := s.do("usr_alice", "POST", "/api/tasks", "application/json",
+		fmt.Sprintf(`{"input":"again","taskId":%q,"workerId":%q}`, taskID, other.Id))
+	if res.StatusCode != http.StatusConflict || res.Header.Get("X-Should-Retry") != "false" || !strings.Contains(p.Detail, taskID) {
+		t.Errorf("worker mismatch: %d %q %+v", res.StatusCode, res.Header.Get("X-Should-Retry"), p)
+	}
+	// Another organization's task and worker: 404, not a new task.
+	res, _ = s.do("usr_eve", "POST", "/api/tasks", "application/json", fmt.Sprintf(`{"input":"steal","taskId":%q}`, taskID))
+	if res.StatusCode != http.StatusNotFound {
+		t.Errorf("other org's task: %d", res.StatusCode)
+	}
+	res, _ = s.do("usr_eve", "POST", "/api/tasks", "application/json", fmt.Sprintf(`{"input":"steal","workerId":%q}`, w.Id))
+	if res.StatusCode != http.StatusNotFound {
+		t.Errorf("other org's worker: %d", res.StatusCode)
+	}
+	res, _ = s.do("usr_alice", "POST", "/api/tasks", "application/json", `{"input":"x","workerId":"wrk_nope"}`)
+	if res.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown worker: %d", res.StatusCode)
+	}
+	// Archived: permanent 409, but still retrievable.
+	if res, _ := s.do("usr_alice", "DELETE", "/api/tasks/"+taskID, "", ""); res.StatusCode != 200 {
+		t.Fatalf("archive: %d", res.StatusCode)
+	}
+	res, p = s.do("usr_alice", "POST", "/api/tasks", "application/json", fmt.Sprintf(`{"input":"more","taskId":%q}`, taskID))
+	if res.StatusCode != http.StatusConflict || res.Header.Get("X-Should-Retry") != "false" || !strings.Contains(p.Type, "archived") {
+		t.Errorf("follow-up on archived: %d %+v", res.StatusCode, p)
+	}
+	if got := s.retrieve(s.alice, taskID); len(got.Turns) != 1 {
+		t.Errorf("refused calls changed the task: %d turns", len(got.Turns))
+	}
+}
+
+func TestArchive(t *testing.T) {
+	t.Parallel()
+	s := setup(t, options{})
+	w := s.create(s.alice, gen.CreateTask{Input: "to archive"}).JSON200
+	id := w.Metadata.TaskId
+	for _, who := range []struct {
+		user   string
+		status int
+	}{{"usr_bob", 403}, {"usr_eve", 404}, {"usr_alice", 200}, {"usr_alice", 200}} {
+		res, err := s.clientOf(who.user).ArchiveTaskWithResponse(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.StatusCode() != who.status {
+			t.Errorf("archive by %s: %d, want %d: %s", who.user, res.StatusCode(), who.status, res.Body)
+		}
+		if who.status == 200 && (res.JSON200 == nil || !res.JSON200.Archived) {
+			t.Errorf("archive answer = %s", res.Body)
+		}
+	}
+	list, err := s.alice.ListTasksWithResponse(context.Background(), nil)
+	if err != nil || list.JSON200 == nil {
+		t.Fatal(err)
+	}
+	if len(list.JSON200.Items) != 0 {
+		t.Errorf("archived task still listed: %+v", list.JSON200.Items)
+	}
+	if got := s.retrieve(s.alice, id); got.Task.Id != id {
+		t.Error("archived task not retrievable")
+	}
+	if res, _ := s.do("usr_alice", "DELETE", "/api/tasks/tsk_missing", "", ""); res.StatusCode != 404 {
+		t.Errorf("archive missing: %d", res.StatusCode)
+	}
+}
+
+func (s *stack) clientOf(user string) *gen.ClientWithResponses {
+	switch user {
+	case "usr_alice":
+		return s.alice
+	case "usr_bob":
+		return s.bob
+	}
+	return s.eve
+}
+
+func TestListTasks(t *testing.T) {
+	t.Parallel()
+	s := setup(t, options{})
+	var ids []string
+	w0 := s.create(s.alice, gen.CreateTask{Input: "task 0"}).JSON200
+	ids = append(ids, w0.Metadata.TaskId)
+	for i := 1; i < 5; i++ {
+		ids = append(ids, s.create(s.alice, gen.CreateTask{Input: fmt.Sprintf("task %d", i), WorkerId: &w0.Id}).JSON200.Metadata.TaskId)
+	}
+	failed := s.create(s.bob, gen.CreateTask{Input: "broken [fail]"}).JSON200
+	ids = append(ids, failed.Metadata.TaskId)
+	s.create(s.eve, gen.CreateTask{Input: "other org"})
+	slices.Reverse(ids) // newest first
+
+	var seen []string
+	var cursor *string
+	pages := 0
+	for {
+		res, err := s.alice.ListTasksWithResponse(context.Background(), &gen.ListTasksParams{Limit: ptr(2), Cursor: cursor})
+		if err != nil || res.JSON200 == nil {
+			t.Fatalf("list: %v %s", err, res.Body)
+		}
+		pages++
+		for _, task := range res.JSON200.Items {
+			seen = append(seen, task.Id)
+		}
+		if res.JSON200.NextCursor == nil {
+			break
+		}
+		cursor = res.JSON200.NextCursor
+	}
+	if !slices.Equal(seen, ids) || pages != 3 {
+		t.Errorf("pages %d, listed %v, want %v", pages, seen, ids)
+	}
+
+	res, _ := s.alice.ListTasksWithResponse(context.Background(), &gen.ListTasksParams{WorkerId: &w0.Id})
+	if len(res.JSON200.Items) != 5 {
+		t.Errorf("by worker: %d tasks", len(res.JSON200.Items))
+	}
+	res, _ = s.alice.ListTasksWithResponse(context.Background(), &gen.ListTasksParams{Status: ptr(gen.TaskStatusError)})
+	if len(res.JSON200.Items) != 1 || res.JSON200.Items[0].Id != failed.Metadata.TaskId {
+		t.Errorf("by status error: %+v", res.JSON200.Items)
+	}
+	res, _ = s.eve.ListTasksWithResponse(context.Background(), nil)
+	if len(res.JSON200.Items) != 1 || res.JSON200.NextCursor != nil {
+		t.Errorf("other org sees %d tasks", len(res.JSON200.Items))
+	}
+	if r, p := s.do("usr_alice", "GET", "/api/tasks?cursor=bm9wZQ", "", ""); r.StatusCode != 400 || !strings.Contains(p.Detail, "cursor") {
+		t.Errorf("forged cursor: %d %+v", r.StatusCode, p)
+	}
+}
+
+func TestIsolation(t *testing.T) {
+	t.Parallel()
+	s := setup(t, options{})
+	id := s.create(s.alice, gen.CreateTask{Input: "secret plans"}).JSON200.Metadata.TaskId
+	for _, path := range []string{"/api/tasks/" + id, "/api/tasks/" + id + "/turns"} {
+		if res, p := s.do("usr_eve", "GET", path, "", ""); res.StatusCode != 404 || strings.Contains(p.raw, "secret") {
+			t.Errorf("eve GET %s: %d %s", path, res.StatusCode, p.raw)
+		}
+	}
+	if got := s.retrieve(s.bob, id); got.Task.Id != id {
+		t.Error("a user of the same organization cannot read the task")
+	}
+}
+
+func TestFailedTurn(t *testing.T) {
+	t.Parallel()
+	s := setup(t, options{})
+	w := s.create(s.alice, gen.CreateTask{Input: "please [fail]"}).JSON200
+	if w.Status != gen.WorkerStatusCompleted || w.Running || w.Error == nil || w.Error.Code == "" || w.Error.Message == "" {
+		t.Fatalf("worker = %+v", w)
+	}
+	got := s.retrieve(s.alice, w.Metadata.TaskId)
+	if got.Task.Status != gen.TaskStatusError || got.Turns[0].Status != "error" || got.Task.CompletedAt == nil {
+		t.Errorf("task %s turn %s", got.Task.Status, got.Turns[0].Status)
+	}
+}
+
+func TestBudgetStop(t *testing.T) {
+	t.Parallel()
+	s := setup(t, options{})
+	long := strings.Repeat("word ", 400)
+	w := s.create(s.alice, gen.CreateTask{Input: long, Budget: ptr(gen.BudgetLow)}).JSON200
+	if w.IncompleteDetails == nil || w.IncompleteDetails.Reason != gen.IncompleteDetailsReasonBudget || w.Error != nil {
+		t.Fatalf("worker = %+v", w)
+	}
+	if w.OutputText == "" || *w.Usage.Credits > 10 {
+		t.Errorf("partial output %d chars, credits %d (cap 10)", len(w.OutputText), *w.Usage.Credits)
+	}
+	got := s.retrieve(s.alice, w.Metadata.TaskId)
+	if got.Task.Status != gen.TaskStatusAborted || got.Turns[0].Status != "aborted" {
+		t.Errorf("task %s turn %s", got.Task.Status, got.Turns[0].Status)
+	}
+	// The same input on a larger budget runs to its end.
+	full := s.create(s.alice, gen.CreateTask{Input: long, Budget: ptr(gen.BudgetHigh)}).JSON200
+	if full.IncompleteDetails != nil || len(full.OutputText) <= len(w.OutputText) {
+		t.Errorf("high budget: %+v", full.IncompleteDetails)
+	}
+}
+
+func TestWaitLimitAnswersRunning(t *testing.T) {
+	t.Parallel()
+	s := setup(t, options{waitLimit: 200 * time.Millisecond})
+	w := s.create(s.alice, gen.CreateTask{Input: "slow one [delay=1500ms]"}).JSON200
+	if !w.Running || (w.Status != gen.WorkerStatusRunning && w.Status != gen.WorkerStatusPending) || w.Usage != nil {
+		t.Fatalf("worker = %+v, want still running", w)
+	}
+	got := s.retrieve(s.alice, w.Metadata.TaskId)
+	if got.Task.CompletedAt != nil || got.Task.Status == gen.TaskStatusCompleted {
+		t.Errorf("task %s completedAt %v while running", got.Task.Status, got.Task.CompletedAt)
+	}
+	eventually(t, 10*time.Second, "the turn completes after the answer", func() bool {
+		return s.retrieve(s.alice, w.Metadata.TaskId).Task.Status == gen.TaskStatusCompleted
+	})
+}
+
+func TestCallerHangsUp(t *testing.T) {
+	t.Parallel()
+	s := setup(t, options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	_, err := s.alice.CreateTaskWithResponse(ctx, nil, gen.CreateTask{Input: "keep going [delay=1s]", TaskId: ptr("hangup")})
+	if err == nil {
+		t.Fatal("the call should have been cut by its context")
+	}
+	eventually(t, 10*time.Second, "the turn completes without its caller", func() bool {
+		res, err := s.alice.RetrieveTaskWithResponse(context.Background(), "hangup")
+		return err == nil && res.JSON200 != nil && res.JSON200.Task.Status == gen.TaskStatusCompleted
+	})
+}
+
+func TestIdempotency(t *testing.T) {
+	t.Parallel()
+	s := setup(t, options{})
+	key := func(k string) *gen.CreateTaskParams { return &gen.CreateTaskParams{IdempotencyKey: &k} }
+	body := gen.CreateTask{Input: "charge the card once [delay=300ms]"}
+
+	// Concurrent retries with one key: one turn, the same answer for all.
+	var wg sync.WaitGroup
+	answers := make([]*gen.CreateTaskResponse, 5)
+	for i := range answers {
+		wg.Go(func() {
+			res, err := s.alice.CreateTaskWithResponse(context.Background(), key("pay-1"), body)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			answers[i] = res
+		})
+	}
+	wg.Wait()
+	for _, a := range answers {
+		if a == nil || a.JSON200 == nil {
+			t.Fatalf("a retry failed: %+v", a)
+		}
+		if a.JSON200.Metadata.TurnId != answers[0].JSON200.Metadata.TurnId || a.JSON200.Status != gen.WorkerStatusCompleted ||
+			a.JSON200.OutputText != answers[0].JSON200.OutputText {
+			t.Errorf("retry answered %+v, first %+v", a.JSON200.Metadata, answers[0].JSON200.Metadata)
+		}
+	}
+	got := s.retrieve(s.alice, answers[0].JSON200.Metadata.TaskId)
+	if len(got.Turns) != 1 {
+		t.Errorf("%d turns ran for one idempotency key", len(got.Turns))
+	}
+	list, _ := s.alice.ListTasksWithResponse(context.Background(), nil)
+	if len(list.JSON200.Items) != 1 {
+		t.Errorf("%d tasks for one idempotency key", len(list.JSON200.Items))
+	}
+
+	// The same key with another body: 422, permanent.
+	res, err := s.alice.CreateTaskWithResponse(context.Background(), key("pay-1"), gen.CreateTask{Input: "something else"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode() != 422 || res.HTTPResponse.Header.Get("X-Should-Retry") != "false" {
+		t.Errorf("reused key: %d %s", res.StatusCode(), res.Body)
+	}
+	// Keys are per API key: bob's "pay-1" is his own.
+	res, _ = s.bob.CreateTaskWithResponse(context.Background(), key("pay-1"), gen.CreateTask{Input: "something else"})
+	if res.JSON200 == nil || res.JSON200.Metadata.TaskId == answers[0].JSON200.Metadata.TaskId {
+		t.Errorf("another key's idempotency key collided: %d %s", res.StatusCode(), res.Body)
+	}
+}
+
+func TestStoreDownAnswers500And503(t *testing.T) {
+	t.Parallel()
+	st := newStore(t)
+	s := setup(t, options{store: st})
+	id := s.create(s.alice, gen.CreateTask{Input: "before the outage"}).JSON200.Metadata.TaskId
+	_ = st.Close()
+	res, p := s.do("usr_alice", "GET", "/api/tasks/"+id, "", "")
+	if res.StatusCode != 500 || strings.Contains(p.Detail, "sql") || p.RequestID == "" {
+		t.Errorf("retrieve with the database gone: %d %+v", res.StatusCode, p)
+	}
+	if res, _ := s.do("", "GET", "/readyz", "", ""); res.StatusCode != 503 {
+		t.Errorf("readyz with the database gone: %d", res.StatusCode)
+	}
+	if res, _ := s.do("", "GET", "/healthz", "", ""); res.StatusCode != 200 {
+		t.Errorf("healthz: %d", res.StatusCode)
+	}
+}
+

@@ -1,0 +1,217 @@
+package memory
+
+import (
+	"cmp"
+	"container/heap"
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/handinger/handinger/store"
+)
+
+// The queue keeps the invariant that makes claims cheap: a task's turns end
+// in seq order, because only the first of them that has not ended can be
+// claimed, so every turn after it is pending. That turn is runnable while it
+// is pending, and then it is in Store.runnable; a running turn is in
+// Store.running; no other turn is in either.
+
+// runQueue is a min-heap of runnable turns in acceptance order, through
+// container/heap.
+type runQueue []*turn
+
+func (q runQueue) Len() int           { return len(q) }
+func (q runQueue) Less(i, j int) bool { return q[i].pos < q[j].pos }
+func (q runQueue) Swap(i, j int)      { q[i], q[j] = q[j], q[i] }
+func (q *runQueue) Push(x any)        { *q = append(*q, x.(*turn)) }
+
+func (q *runQueue) Pop() any {
+	old := *q
+	n := len(old)
+	r := old[n-1]
+	old[n-1] = nil
+	*q = old[:n-1]
+	return r
+}
+
+func (q *runQueue) push(r *turn) { heap.Push(q, r) }
+
+// heldBy reports whether the claim on r is still owner's at attempt: the
+// fence of every change to a claimed turn. r may be nil.
+func (r *turn) heldBy(owner string, attempt int) bool {
+	return r != nil && r.row.Status == store.StatusRunning && r.leaseOwner == owner && r.row.Attempts == attempt
+}
+
+// setTaskStatus gives r's task its status and completion time when r is its
+// latest turn; an earlier turn never speaks for the task.
+func setTaskStatus(r *turn, status store.Status, completedAt *time.Time) {
+	if r.row.Seq == r.task.row.TurnCount {
+		r.task.row.Status = status
+		r.task.row.CompletedAt = completedAt
+	}
+}
+
+// release ends the lease on r, a running turn.
+func (s *Store) release(r *turn) {
+	delete(s.running, r)
+	r.leaseOwner, r.leaseUntil = "", time.Time{}
+}
+
+// requeue puts r, a running turn, back to pending.
+func (s *Store) requeue(r *turn) {
+	s.release(r)
+	r.row.Status = store.StatusPending
+	s.pending++
+	s.runnable.push(r)
+	setTaskStatus(r, store.StatusPending, nil)
+}
+
+// end records that r, a running turn, ended in status at, and makes the next
+// turn of its task runnable.
+func (s *Store) end(r *turn, status store.Status, at time.Time) {
+	s.release(r)
+	r.row.Status = status
+	r.completedAt = at
+	r.row.CompletedAt = &r.completedAt
+	if next := r.row.Seq; next < len(r.task.turns) { // turns[Seq] has seq Seq+1
+		s.runnable.push(r.task.turns[next])
+	}
+	setTaskStatus(r, status, r.row.CompletedAt)
+}
+
+// ClaimTurn leases the oldest runnable turn to owner until now+lease and
+// marks it running. It returns nil, nil when nothing is runnable.
+func (s *Store) ClaimTurn(ctx context.Context, owner string, now time.Time, lease time.Duration) (*store.Claim, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.usable(ctx); err != nil {
+		return nil, fmt.Errorf("claim turn: %w", err)
+	}
+	if len(s.runnable) == 0 {
+		return nil, nil
+	}
+	r := heap.Pop(&s.runnable).(*turn)
+	r.row.Status = store.StatusRunning
+	r.row.Attempts++
+	r.leaseOwner, r.leaseUntil = owner, utc(now.Add(lease))
+	s.pending--
+	s.running[r] = struct{}{}
+	setTaskStatus(r, store.StatusRunning, nil)
+	return &store.Claim{
+		Turn:    r.out(),
+		Worker:  s.workers[r.task.row.WorkerID],
+		History: outTurns(r.task.turns[:r.row.Seq-1]),
+		Owner:   owner,
+		Attempt: r.row.Attempts,
+	}, nil
+}
+
+// Heartbeat extends a held lease to until. ErrLeaseLost when the claim is no
+// longer owner's at attempt.
+func (s *Store) Heartbeat(ctx context.Context, turnID, owner string, attempt int, until time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.usable(ctx); err != nil {
+		return fmt.Errorf("heartbeat turn %s: %w", turnID, err)
+	}
+	r := s.turns[turnID]
+	if !r.heldBy(owner, attempt) {
+		return fmt.Errorf("heartbeat turn %s: %w", turnID, store.ErrLeaseLost)
+	}
+	r.leaseUntil = utc(until)
+	return nil
+}
+
+// FinishTurn records the end of a claimed turn and updates its task: the
+// totals always, the status and completion time when it is the latest turn.
+// ErrLeaseLost when the claim is no longer owner's at attempt.
+func (s *Store) FinishTurn(ctx context.Context, p store.FinishTurnParams) error {
+	if !p.Status.Terminal() {
+		return fmt.Errorf("finish turn %s: status %q is not terminal", p.TurnID, p.Status)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.usable(ctx); err != nil {
+		return fmt.Errorf("finish turn %s: %w", p.TurnID, err)
+	}
+	r := s.turns[p.TurnID]
+	if !r.heldBy(p.Owner, p.Attempt) {
+		return fmt.Errorf("finish turn %s: %w", p.TurnID, store.ErrLeaseLost)
+	}
+	r.row.OutputText = p.OutputText
+	r.row.InputTokens = p.InputTokens
+	r.row.OutputTokens = p.OutputTokens
+	r.row.Credits = p.Credits
+	r.row.DurationMs = p.DurationMs
+	r.row.StructuredOutput = nil // an empty object is stored as none, as in SQLite
+	if len(p.StructuredOutput) > 0 {
+		r.row.StructuredOutput = append([]byte(nil), p.StructuredOutput...)
+	}
+	r.row.ErrorCode = p.ErrorCode
+	r.row.ErrorMessage = p.ErrorMessage
+	r.row.IncompleteReason = p.IncompleteReason
+	r.task.row.Credits += p.Credits
+	r.task.row.DurationMs += p.DurationMs
+	s.end(r, p.Status, utc(p.Now))
+	return nil
+}
+
+// ReleaseTurn puts a claimed turn back to pending without counting the
+// attempt. ErrLeaseLost when the claim is no longer owner's at attempt.
+func (s *Store) ReleaseTurn(ctx context.Context, turnID, owner string, attempt int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.usable(ctx); err != nil {
+		return fmt.Errorf("release turn %s: %w", turnID, err)
+	}
+	r := s.turns[turnID]
+	if !r.heldBy(owner, attempt) {
+		return fmt.Errorf("release turn %s: %w", turnID, store.ErrLeaseLost)
+	}
+	r.row.Attempts--
+	s.requeue(r)
+	return nil
+}
+
+// ReapExpired requeues running turns whose lease ended before now, or ends
+// them in error when they used maxAttempts. Each list is in acceptance
+// order.
+func (s *Store) ReapExpired(ctx context.Context, now time.Time, maxAttempts int) (store.ReapResult, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.usable(ctx); err != nil {
+		return store.ReapResult{}, fmt.Errorf("reap expired leases: %w", err)
+	}
+	var expired []*turn
+	for r := range s.running {
+		if r.leaseUntil.Before(now) {
+			expired = append(expired, r)
+		}
+	}
+	slices.SortFunc(expired, func(a, b *turn) int { return cmp.Compare(a.pos, b.pos) })
+	var res store.ReapResult
+	now = utc(now)
+	for _, r := range expired {
+		if r.row.Attempts >= maxAttempts {
+			r.row.ErrorCode = "attempts_exhausted"
+			r.row.ErrorMessage = fmt.Sprintf("the runner's lease expired on each of the turn's %d attempts", r.row.Attempts)
+			s.end(r, store.StatusError, now)
+			res.Failed = append(res.Failed, r.row.ID)
+		} else {
+			s.requeue(r)
+			res.Requeued = append(res.Requeued, r.row.ID)
+		}
+	}
+	return res, nil
+}
+
+// QueueStats counts pending and running turns.
+func (s *Store) QueueStats(ctx context.Context) (store.QueueStats, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if err := s.usable(ctx); err != nil {
+		return store.QueueStats{}, fmt.Errorf("queue stats: %w", err)
+	}
+	return store.QueueStats{Pending: s.pending, Running: len(s.running)}, nil
+}

@@ -1,0 +1,191 @@
+package sqlite_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/handinger/handinger/store"
+	"github.com/handinger/handinger/store/sqlite"
+	"github.com/handinger/handinger/store/storetest"
+)
+
+func open(t testing.TB, path string) *sqlite.Store {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatalf("Open(%s): %v", path, err)
+	}
+	return st
+}
+
+func newStore(t testing.TB) *sqlite.Store {
+	t.Helper()
+	st := open(t, filepath.Join(t.TempDir(), "handinger.db"))
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	storetest.Exercise(t, func(t *testing.T) store.Store { return newStore(t) })
+}
+
+func TestReopenKeepsDataAndSchema(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "handinger.db")
+	st := open(t, path)
+	if err := st.CreateAPIKey(ctx, "key-1", "org-1", "user-1", []byte("hash"), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	for range 2 { // migrations run once; reopening applies nothing twice
+		st = open(t, path)
+		p, err := st.LookupAPIKey(ctx, []byte("hash"))
+		if err != nil || p != (store.Principal{KeyID: "key-1", OrgID: "org-1", UserID: "user-1"}) {
+			t.Errorf("LookupAPIKey after reopen = %+v, %v", p, err)
+		}
+		if err := st.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	db := rawDB(t, path)
+	var n, latest int
+	if err := db.QueryRow(`SELECT count(*), max(version) FROM schema_migrations`).Scan(&n, &latest); err != nil {
+		t.Fatal(err)
+	}
+	if n != latest {
+		t.Errorf("schema_migrations has %d rows up to version %d", n, latest)
+	}
+}
+
+func TestRefusesNewerSchema(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "handinger.db")
+	if err := open(t, path).Close(); err != nil {
+		t.Fatal(err)
+	}
+	db := rawDB(t, path)
+	if _, err := db.Exec(`INSERT INTO schema_migrations (version, applied_at)
+		SELECT max(version) + 1, 0 FROM schema_migrations`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	st, err := sqlite.Open(t.Context(), path)
+	if !errors.Is(err, sqlite.ErrSchemaTooNew) {
+		if st != nil {
+			st.Close()
+		}
+		t.Fatalf("Open of a newer schema: err = %v, want ErrSchemaTooNew", err)
+	}
+}
+
+func TestOpenRefusesMemory(t *testing.T) {
+	t.Parallel()
+	if _, err := sqlite.Open(t.Context(), ":memory:"); err == nil {
+		t.Fatal("Open(:memory:) succeeded; reads and writes would see different databases")
+	}
+}
+
+// Two stores on one file stand for two processes: BEGIN IMMEDIATE and the
+// busy timeout must serialize their writers without SQLITE_BUSY.
+func TestTwoStoresOnOneFile(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "handinger.db")
+	a, b := open(t, path), open(t, path)
+	t.Cleanup(func() { a.Close(); b.Close() })
+	if err := a.CreateAPIKey(ctx, "key", "org", "user", []byte("hash"), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	p := store.Principal{KeyID: "key", OrgID: "org", UserID: "user"}
+
+	const n = 20
+	var wg sync.WaitGroup
+	for i := range n {
+		st := a
+		if i%2 == 1 {
+			st = b
+		}
+		wg.Go(func() {
+			_, err := st.CreateTurn(ctx, store.CreateTurnParams{
+				Principal: p, TaskID: "task", TaskIDGiven: true, NewWorkerID: fmt.Sprint("worker-", i),
+				TurnID: fmt.Sprint("turn-", i), Input: "hello", Now: time.Now(),
+			})
+			if err != nil {
+				t.Errorf("CreateTurn: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	_, turns, err := b.GetTaskWithTurns(ctx, "org", "task")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, turn := range turns {
+		if turn.Seq != i+1 {
+			t.Errorf("turn %d has seq %d", i, turn.Seq)
+		}
+	}
+	if len(turns) != n {
+		t.Errorf("%d turns, want %d", len(turns), n)
+	}
+}
+
+// rawDB opens path without the store, to look at or tamper with the schema.
+func rawDB(t *testing.T, path string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// BenchmarkClaimFinish measures the queue's round trip: create a task, claim
+// its turn, finish it.
+func BenchmarkClaimFinish(b *testing.B) {
+	ctx := b.Context()
+	st := newStore(b)
+	if err := st.CreateAPIKey(ctx, "key", "org", "user", []byte("hash"), time.Now()); err != nil {
+		b.Fatal(err)
+	}
+	p := store.Principal{KeyID: "key", OrgID: "org", UserID: "user"}
+	now := time.Now()
+	n := 0
+	for b.Loop() {
+		n++
+		id := fmt.Sprint(n)
+		_, err := st.CreateTurn(ctx, store.CreateTurnParams{
+			Principal: p, TaskID: "task-" + id, NewWorkerID: "worker-" + id, TurnID: "turn-" + id,
+			Input: "hello", Budget: "standard", Now: now,
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		c, err := st.ClaimTurn(ctx, "runner", now, time.Minute)
+		if err != nil || c == nil {
+			b.Fatalf("ClaimTurn = %v, %v", c, err)
+		}
+		err = st.FinishTurn(ctx, store.FinishTurnParams{
+			TurnID: c.Turn.ID, Owner: "runner", Attempt: c.Attempt, Status: store.StatusCompleted,
+			OutputText: "hi", Credits: 1, DurationMs: 1, Now: now,
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "turns/s")
+}

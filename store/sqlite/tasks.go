@@ -1,0 +1,261 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/handinger/handinger/store"
+)
+
+const taskColumns = `id, org_id, worker_id, created_by_user_id, title, triggered_by, archived,
+	created_at, position, status, completed_at, credits, duration_ms, turn_count`
+
+func scanTask(sc scanner) (store.Task, error) {
+	var (
+		t           store.Task
+		createdBy   sql.NullString
+		createdAt   int64
+		status      string
+		completedAt sql.NullInt64
+	)
+	err := sc.Scan(&t.ID, &t.OrgID, &t.WorkerID, &createdBy, &t.Title, &t.TriggeredBy, &t.Archived,
+		&createdAt, &t.Position, &status, &completedAt, &t.Credits, &t.DurationMs, &t.TurnCount)
+	if err != nil {
+		return store.Task{}, err
+	}
+	t.CreatedByUserID = createdBy.String
+	t.CreatedAt = fromUnixNano(createdAt)
+	t.Status = store.Status(status)
+	t.CompletedAt = fromNullUnixNano(completedAt)
+	return t, nil
+}
+
+var (
+	getTaskSQL = prepared(`SELECT ` + taskColumns + ` FROM tasks WHERE id = ? AND org_id = ?`)
+
+	// getAnyTaskSQL finds a task of any organization, to tell a follow-up to
+	// another organization's task from the creation of a new one.
+	getAnyTaskSQL = prepared(`SELECT ` + taskColumns + ` FROM tasks WHERE id = ?`)
+
+	appendTurnSQL = prepared(`UPDATE tasks
+		SET status = 'pending', completed_at = NULL, turn_count = turn_count + 1
+		WHERE id = ? RETURNING ` + taskColumns)
+
+	insertTaskSQL = prepared(`INSERT INTO tasks
+		(id, org_id, worker_id, created_by_user_id, title, triggered_by, created_at, status, turn_count)
+		VALUES (?, ?, ?, ?, ?, 'api', ?, 'pending', 1) RETURNING ` + taskColumns)
+)
+
+// getTask returns a task of org; sql.ErrNoRows when none.
+func getTask(ctx context.Context, c conn, orgID, taskID string) (store.Task, error) {
+	return scanTask(c.QueryRowContext(ctx, getTaskSQL, taskID, orgID))
+}
+
+// CreateTurn stores a create call in one transaction: the task (new or
+// existing), the worker when created on the fly, the turn, and the
+// idempotency key. Writes are serialized, so concurrent creates on one task
+// get consecutive seqs and only one of them creates a new task.
+func (s *Store) CreateTurn(ctx context.Context, p store.CreateTurnParams) (store.CreateTurnResult, error) {
+	var res store.CreateTurnResult
+	err := s.writer().inTx(ctx, func(c conn) error {
+		if p.IdempotencyKey != "" {
+			r, found, err := replay(ctx, c, p)
+			if err != nil || found {
+				res = r
+				return err
+			}
+		}
+		var err error
+		if res, err = createTurn(ctx, c, p); err != nil {
+			return err
+		}
+		if p.IdempotencyKey != "" {
+			return saveIdempotencyKey(ctx, c, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return store.CreateTurnResult{}, fmt.Errorf("create turn: %w", err)
+	}
+	return res, nil
+}
+
+func createTurn(ctx context.Context, c conn, p store.CreateTurnParams) (store.CreateTurnResult, error) {
+	if p.TaskIDGiven {
+		task, err := scanTask(c.QueryRowContext(ctx, getAnyTaskSQL, p.TaskID))
+		switch {
+		case err == nil:
+			return appendTurn(ctx, c, task, p)
+		case !errors.Is(err, sql.ErrNoRows):
+			return store.CreateTurnResult{}, err
+		}
+	}
+	return newTask(ctx, c, p)
+}
+
+// appendTurn adds a follow-up turn to an existing task.
+func appendTurn(ctx context.Context, c conn, task store.Task, p store.CreateTurnParams) (store.CreateTurnResult, error) {
+	switch {
+	case task.OrgID != p.Principal.OrgID:
+		return store.CreateTurnResult{}, fmt.Errorf("task %s: %w", task.ID, store.ErrNotFound)
+	case task.Archived:
+		return store.CreateTurnResult{}, fmt.Errorf("task %s: %w", task.ID, store.ErrArchived)
+	case p.WorkerID != "" && p.WorkerID != task.WorkerID:
+		return store.CreateTurnResult{}, fmt.Errorf("task %s, worker %s: %w", task.ID, p.WorkerID, store.ErrWorkerMismatch)
+	}
+	task, err := scanTask(c.QueryRowContext(ctx, appendTurnSQL, task.ID))
+	if err != nil {
+		return store.CreateTurnResult{}, err
+	}
+	worker, err := getWorker(ctx, c, task.OrgID, task.WorkerID)
+	if err != nil {
+		return store.CreateTurnResult{}, err
+	}
+	turn, err := insertTurn(ctx, c, task, p)
+	if err != nil {
+		return store.CreateTurnResult{}, err
+	}
+	return store.CreateTurnResult{Task: task, Turn: turn, Worker: worker}, nil
+}
+
+// newTask creates a task with its first turn, and its worker unless the call
+// names one.
+func newTask(ctx context.Context, c conn, p store.CreateTurnParams) (store.CreateTurnResult, error) {
+	var (
+		worker store.Worker
+		err    error
+	)
+	if p.WorkerID != "" {
+		worker, err = getWorker(ctx, c, p.Principal.OrgID, p.WorkerID)
+		if err != nil {
+			return store.CreateTurnResult{}, fmt.Errorf("worker %s: %w", p.WorkerID, translate(err))
+		}
+	} else {
+		worker, err = scanWorker(c.QueryRowContext(ctx, insertWorkerSQL,
+			p.NewWorkerID, p.Principal.OrgID, nullString(p.Principal.UserID), p.Input, unixNano(p.Now)))
+		if err != nil {
+			return store.CreateTurnResult{}, err
+		}
+	}
+	task, err := scanTask(c.QueryRowContext(ctx, insertTaskSQL,
+		p.TaskID, p.Principal.OrgID, worker.ID, nullString(p.Principal.UserID), p.Title, unixNano(p.Now)))
+	if err != nil {
+		return store.CreateTurnResult{}, err
+	}
+	turn, err := insertTurn(ctx, c, task, p)
+	if err != nil {
+		return store.CreateTurnResult{}, err
+	}
+	return store.CreateTurnResult{Task: task, Turn: turn, Worker: worker}, nil
+}
+
+// insertTurn stores the task's latest turn, seq task.TurnCount, runnable at
+// once.
+func insertTurn(ctx context.Context, c conn, task store.Task, p store.CreateTurnParams) (store.Turn, error) {
+	return scanTurn(c.QueryRowContext(ctx, insertTurnSQL,
+		p.TurnID, task.ID, task.OrgID, task.TurnCount, p.Input, p.Budget, unixNano(p.Now)))
+}
+
+// GetTask returns a task of org. ErrNotFound when none.
+func (s *Store) GetTask(ctx context.Context, orgID, taskID string) (store.Task, error) {
+	t, err := getTask(ctx, s.reader(), orgID, taskID)
+	if err != nil {
+		return store.Task{}, fmt.Errorf("get task %s: %w", taskID, translate(err))
+	}
+	return t, nil
+}
+
+// GetTaskWithTurns returns a task of org and all its turns in seq order, read
+// from one snapshot. ErrNotFound when none.
+func (s *Store) GetTaskWithTurns(ctx context.Context, orgID, taskID string) (store.Task, []store.Turn, error) {
+	var (
+		task  store.Task
+		turns []store.Turn
+	)
+	err := s.reader().inTx(ctx, func(c conn) error {
+		var err error
+		if task, err = getTask(ctx, c, orgID, taskID); err != nil {
+			return err
+		}
+		turns, err = listTurns(ctx, c, taskID, math.MaxInt)
+		return err
+	})
+	if err != nil {
+		return store.Task{}, nil, fmt.Errorf("get task %s with turns: %w", taskID, err)
+	}
+	return task, turns, nil
+}
+
+// ListTasks returns one page of an organization's unarchived tasks, newest
+// first, and the Position to pass as Before for the next page (0 on the
+// last page).
+func (s *Store) ListTasks(ctx context.Context, p store.ListTasksParams) ([]store.Task, int64, error) {
+	if p.Limit <= 0 {
+		return nil, 0, fmt.Errorf("list tasks: limit %d is not positive", p.Limit)
+	}
+	q := `SELECT ` + taskColumns + ` FROM tasks WHERE org_id = ? AND archived = 0`
+	args := []any{p.OrgID}
+	if p.WorkerID != "" {
+		q += ` AND worker_id = ?`
+		args = append(args, p.WorkerID)
+	}
+	if p.Status != "" {
+		q += ` AND status = ?`
+		args = append(args, string(p.Status))
+	}
+	if p.Before > 0 {
+		q += ` AND position < ?`
+		args = append(args, p.Before)
+	}
+	// One row more than asked tells whether there is a next page.
+	q += ` ORDER BY position DESC LIMIT ?`
+	args = append(args, p.Limit+1)
+
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list tasks: %w", err)
+	}
+	defer rows.Close()
+	tasks := []store.Task{}
+	for rows.Next() {
+		t, err := scanTask(rows)
+		if err != nil {
+			return nil, 0, fmt.Errorf("list tasks: %w", err)
+		}
+		tasks = append(tasks, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("list tasks: %w", err)
+	}
+	var next int64
+	if len(tasks) > p.Limit {
+		tasks = tasks[:p.Limit]
+		next = tasks[p.Limit-1].Position
+	}
+	return tasks, next, nil
+}
+
+// ArchiveTask archives a task of org; idempotent. ErrNotFound when the task
+// is not the org's, ErrForbidden when userID did not create its worker.
+func (s *Store) ArchiveTask(ctx context.Context, orgID, userID, taskID string) error {
+	err := s.writer().inTx(ctx, func(c conn) error {
+		var creator sql.NullString
+		if err := c.QueryRowContext(ctx, `SELECT w.created_by_user_id
+			FROM tasks t JOIN workers w ON w.id = t.worker_id
+			WHERE t.id = ? AND t.org_id = ?`, taskID, orgID).Scan(&creator); err != nil {
+			return err
+		}
+		if !creator.Valid || creator.String != userID {
+			return store.ErrForbidden
+		}
+		_, err := c.ExecContext(ctx, `UPDATE tasks SET archived = 1 WHERE id = ?`, taskID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("archive task %s: %w", taskID, err)
+	}
+	return nil
+}

@@ -1,0 +1,7 @@
+package validation
+
+// Fixtures for the black-box tests of package validation_test.
+const (
+	TaskWithTurnsJSON = taskWithTurnsJSON
+	WorkerJSON        = workerJSON
+)

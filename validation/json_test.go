@@ -1,0 +1,147 @@
+package validation
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// stdDecode decodes data as kin-openapi does (encoding/json with UseNumber),
+// but refusing trailing data as decodeJSON does.
+func stdDecode(data []byte) (any, error) {
+	if !json.Valid(data) {
+		return nil, errInvalid
+	}
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+var errInvalid = &syntaxError{msg: "invalid"}
+
+// sameJSON reports whether got (from decodeJSON) and want (from stdDecode)
+// are the same document, numbers compared as the float64 kin-openapi
+// validates.
+func sameJSON(got, want any) bool {
+	switch w := want.(type) {
+	case json.Number:
+		wf, werr := w.Float64()
+		switch g := got.(type) {
+		case int64:
+			return werr == nil && float64(g) == wf
+		case float64:
+			return werr == nil && g == wf
+		case json.Number:
+			_, gerr := g.Float64()
+			return werr != nil && gerr != nil && g == w
+		}
+		return false
+	case map[string]any:
+		g, ok := got.(map[string]any)
+		if !ok || len(g) != len(w) {
+			return false
+		}
+		for k, wv := range w {
+			gv, ok := g[k]
+			if !ok || !sameJSON(gv, wv) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		g, ok := got.([]any)
+		if !ok || len(g) != len(w) {
+			return false
+		}
+		for i := range w {
+			if !sameJSON(g[i], w[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	return reflect.DeepEqual(got, want)
+}
+
+var jsonSeeds = []string{
+	`{}`, `[]`, `null`, `true`, `false`, `0`, `-0`, `1`, `-1`, `255`, `256`, `1.5`, `-1.5e-3`, `1E+2`,
+	`123456789012345678`, `1234567890123456789`, `-9223372036854775808`, `9007199254740993`,
+	`1e400`, `-1e400`, `1e-400`, `0.1`, `00`, `01`, `-`, `1.`, `1e`, `.5`, `+1`, `1e+`,
+	`""`, `"a"`, `"\u00e9"`, `"é"`, `"\ud83d\ude00"`, `"\ud83d"`, `"\ud83dx"`, `"\ud83d\u0041"`,
+	`"\ude00\ud83d"`, `"\"\\\/\b\f\n\r\t"`, `"\x"`, `"\u12"`, `"\u12g4"`, "\"\xff\"", "\"a\xc3\"",
+	"\"\xed\xa0\x80\"", "\"\t\"", `"abc`, `"\`, `{"a":1,"a":2}`, `{"a":[1,{"b":null}],"c":"d"}`,
+	` { "a" : [ 1 , 2 ] } `, `{"a":1,}`, `[1,]`, `[1 2]`, `{"a" 1}`, `{1:2}`, `{"a":}`, `[`, `{`,
+	`tru`, `nul`, `fals`, `trux`, `[true,false,null]`, `{} x`, `{}{}`, "\ufeff{}", `[1e309]`,
+}
+
+func TestDecodeJSONMatchesEncodingJSON(t *testing.T) {
+	t.Parallel()
+	for _, s := range jsonSeeds {
+		checkDecode(t, []byte(s))
+	}
+	checkDecode(t, []byte(taskWithTurnsJSON))
+	checkDecode(t, []byte(workerJSON))
+}
+
+func checkDecode(t *testing.T, data []byte) {
+	t.Helper()
+	want, wantErr := stdDecode(data)
+	got, dec, gotErr := decodeJSON(data)
+	if (gotErr == nil) != (wantErr == nil) {
+		t.Fatalf("decodeJSON(%q) error = %v, encoding/json error = %v", data, gotErr, wantErr)
+	}
+	if gotErr == nil {
+		if !sameJSON(got, want) {
+			t.Fatalf("decodeJSON(%q) = %#v, encoding/json = %#v", data, got, want)
+		}
+		dec.release()
+	}
+}
+
+func TestDecodeJSONTypes(t *testing.T) {
+	t.Parallel()
+	v, dec, err := decodeJSON([]byte(`[7, 1.5, 1e400, 12345678901234567890, "s", true, null]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dec.release()
+	a := v.([]any)
+	if a[0] != int64(7) || a[1] != 1.5 || a[2] != json.Number("1e400") || a[3] != 12345678901234567890.0 ||
+		a[4] != "s" || a[5] != true || a[6] != nil {
+		t.Errorf("decoded %#v", a)
+	}
+	if f, ok := a[3].(float64); !ok || f != math.Trunc(f) {
+		t.Errorf("a 20-digit integer decodes to %T %v, want float64", a[3], a[3])
+	}
+}
+
+func TestDecodeJSONDepth(t *testing.T) {
+	t.Parallel()
+	deep := strings.Repeat("[", maxDepth+1) + strings.Repeat("]", maxDepth+1)
+	if _, _, err := decodeJSON([]byte(deep)); err == nil || !strings.Contains(err.Error(), "max depth") {
+		t.Errorf("nesting %d deep: error = %v, want max depth", maxDepth+1, err)
+	}
+	ok := strings.Repeat("[", maxDepth) + strings.Repeat("]", maxDepth)
+	if _, dec, err := decodeJSON([]byte(ok)); err != nil {
+		t.Errorf("nesting %d deep: %v", maxDepth, err)
+	} else {
+		dec.release()
+	}
+}
+
+func FuzzDecodeJSON(f *testing.F) {
+	for _, s := range jsonSeeds {
+		f.Add([]byte(s))
+	}
+	f.Add([]byte(taskWithTurnsJSON))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		checkDecode(t, data)
+	})
+}

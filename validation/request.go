@@ -1,0 +1,206 @@
+package validation
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"sync"
+
+	"github.com/getkin/kin-openapi/openapi3filter"
+
+	"github.com/handinger/handinger/problem"
+)
+
+// reqBody is a request body read once, then handed to kin-openapi and to the
+// handler from memory. It is pooled: the handler must not read it after it
+// returns, which net/http forbids anyway.
+type reqBody struct {
+	buf bytes.Buffer
+	rd  bytes.Reader
+}
+
+// Read reads the body.
+func (b *reqBody) Read(p []byte) (int, error) { return b.rd.Read(p) }
+
+// WriteTo writes the rest of the body to w, for io.Copy.
+func (b *reqBody) WriteTo(w io.Writer) (int64, error) { return b.rd.WriteTo(w) }
+
+// Close does nothing: the body is in memory.
+func (b *reqBody) Close() error { return nil }
+
+// rewind makes the whole body readable again.
+func (b *reqBody) rewind() { b.rd.Reset(b.buf.Bytes()) }
+
+// maxPooledBody is the largest body buffer kept for reuse.
+const maxPooledBody = 64 << 10
+
+var bodyPool = sync.Pool{New: func() any { return new(reqBody) }}
+
+func (b *reqBody) release() {
+	b.rd.Reset(nil)
+	if b.buf.Cap() > maxPooledBody {
+		return
+	}
+	b.buf.Reset()
+	bodyPool.Put(b)
+}
+
+// checkRequest validates r, the request of rt with path parameter values
+// vals. It answers r itself with a problem and returns ok false when r is
+// refused; otherwise r.Body, if the operation has a body, reads from body,
+// which the caller releases after the handler returns.
+func (v *validator) checkRequest(w http.ResponseWriter, r *http.Request, rt *route, vals []string) (in *openapi3filter.RequestValidationInput, body *reqBody, ok bool) {
+	defer func() {
+		// kin-openapi is not supposed to panic on any input; if it does,
+		// the request is refused rather than the server failing.
+		if p := recover(); p != nil {
+			v.logger.LogAttrs(r.Context(), slog.LevelError, "request validation panicked",
+				slog.String("operation", rt.name), slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
+			problem.Write(w, r, problem.New(http.StatusBadRequest, slugInvalidRequest, titleInvalidRequest,
+				"The request could not be validated against the API document."))
+			ok = false
+		}
+	}()
+
+	var pathParams map[string]string
+	if len(rt.pathParams) > 0 {
+		pathParams = make(map[string]string, len(rt.pathParams))
+		for i, name := range rt.pathParams {
+			if i < len(vals) {
+				pathParams[name] = vals[i]
+			}
+		}
+	}
+	in = &openapi3filter.RequestValidationInput{
+		Request:    r,
+		PathParams: pathParams,
+		Route:      rt.kin,
+		Options:    v.kinOpts,
+	}
+
+	var bodyFields []problem.FieldError
+	var bodyDetail string
+	if rt.body != nil {
+		var refusal *problem.Problem
+		body, refusal = v.readBody(w, r)
+		if refusal != nil {
+			v.refuse(w, r, rt, *refusal)
+			return nil, body, false
+		}
+		bodyFields, bodyDetail, refusal = v.checkBody(r, rt, in, body)
+		if refusal != nil {
+			v.refuse(w, r, rt, *refusal)
+			return nil, body, false
+		}
+	}
+
+	var fields []problem.FieldError
+	for _, p := range rt.params {
+		if err := openapi3filter.ValidateParameter(r.Context(), in, p); err != nil {
+			fields = appendParamError(fields, p, err)
+		}
+	}
+	fields = append(fields, bodyFields...)
+	if len(fields) > 0 || bodyDetail != "" {
+		v.refuse(w, r, rt, invalidRequest(fields, bodyDetail))
+		return nil, body, false
+	}
+	return in, body, true
+}
+
+// readBody reads the body of r, at most v.maxBody bytes of it, and leaves
+// r.Body reading the copy. It returns the problem to answer when the body is
+// too large or cannot be read.
+func (v *validator) readBody(w http.ResponseWriter, r *http.Request) (*reqBody, *problem.Problem) {
+	if r.ContentLength > v.maxBody {
+		p := tooLarge(v.maxBody)
+		return nil, &p
+	}
+	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
+		r.Body = http.NoBody
+		return nil, nil
+	}
+	body := bodyPool.Get().(*reqBody)
+	if r.ContentLength > 0 {
+		body.buf.Grow(int(r.ContentLength) + bytes.MinRead)
+	}
+	_, err := body.buf.ReadFrom(http.MaxBytesReader(w, r.Body, v.maxBody))
+	body.rewind()
+	r.Body = body
+	r.ContentLength = int64(body.buf.Len())
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			p := tooLarge(v.maxBody)
+			return body, &p
+		}
+		p := problem.New(http.StatusBadRequest, slugInvalidRequest, titleInvalidRequest,
+			fmt.Sprintf("The request body could not be read: %v.", err))
+		return body, &p
+	}
+	return body, nil
+}
+
+// checkBody validates the body read into body (nil when empty) against the
+// operation's requestBody. It returns the offending fields, or a detail when
+// the body as a whole is wrong (missing, not JSON), or the problem to answer
+// at once (415).
+func (v *validator) checkBody(r *http.Request, rt *route, in *openapi3filter.RequestValidationInput, body *reqBody) ([]problem.FieldError, string, *problem.Problem) {
+	var data []byte
+	if body != nil {
+		data = body.buf.Bytes()
+	}
+	if len(data) == 0 {
+		if rt.body.Required {
+			return nil, "The request body is required.", nil
+		}
+		return nil, "", nil
+	}
+	if len(rt.body.Content) == 0 {
+		return nil, "", nil // any body goes
+	}
+	ct := r.Header.Get("Content-Type")
+	media := rt.body.Content.Get(ct)
+	if media == nil {
+		p := unsupportedMediaType(ct, rt.accepts)
+		return nil, "", &p
+	}
+	if media.Schema == nil || media.Schema.Value == nil {
+		return nil, "", nil
+	}
+	schema := media.Schema.Value
+	if !isJSON(ct) || isBinary(schema) {
+		// Forms, YAML, files…: kin-openapi decodes them itself.
+		err := openapi3filter.ValidateRequestBody(r.Context(), in, rt.body)
+		body.rewind()
+		r.Body = body
+		if err != nil {
+			fields, detail := bodyRequestError(err)
+			return fields, detail, nil
+		}
+		return nil, "", nil
+	}
+	value, dec, err := decodeJSON(data)
+	if err != nil {
+		return nil, fmt.Sprintf("The request body is not valid JSON: %v.", err), nil
+	}
+	var fields []problem.FieldError
+	if err := schema.VisitJSON(value, v.c.reqOpts[schema]...); err != nil {
+		fields = appendSchemaErrors(nil, problem.InBody, "", err) // strings only
+	}
+	dec.release()
+	return fields, "", nil
+}
+
+// refuse answers a refused request with p, and logs it for debugging.
+func (v *validator) refuse(w http.ResponseWriter, r *http.Request, rt *route, p problem.Problem) {
+	if v.logger.Enabled(r.Context(), slog.LevelDebug) {
+		v.logger.LogAttrs(r.Context(), slog.LevelDebug, "request refused",
+			slog.String("operation", rt.name), slog.Int("status", p.Status), slog.String("detail", p.Detail))
+	}
+	problem.Write(w, r, p)
+}

@@ -1,0 +1,215 @@
+package validation_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/handinger/handinger/problem"
+	"github.com/handinger/handinger/validation"
+)
+
+// answer is a handler that answers every request with a fixed response.
+func answer(status int, header map[string]string, body string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for k, v := range header {
+			w.Header().Set(k, v)
+		}
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, body)
+	})
+}
+
+// edit returns the JSON document doc with fn applied to it.
+func edit(t *testing.T, doc string, fn func(m map[string]any)) string {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(doc), &m); err != nil {
+		t.Fatal(err)
+	}
+	fn(m)
+	out, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
+}
+
+func TestFullModeRefusesResponsesThatBreakTheSpec(t *testing.T) {
+	t.Parallel()
+	js := map[string]string{"Content-Type": "application/json"}
+	created := map[string]string{"Content-Type": "application/json", "Location": "/api/tasks/tsk_1"}
+	tests := []struct {
+		name       string
+		method     string
+		path       string
+		handler    http.Handler
+		wantDetail string
+	}{
+		{name: "files null in a Worker", method: "POST", path: "/api/tasks",
+			handler:    answer(200, created, edit(t, validation.WorkerJSON, func(m map[string]any) { m["files"] = nil })),
+			wantDetail: `/files`},
+		{name: "missing required field of a Task", method: "GET", path: "/api/tasks/tsk_1",
+			handler: answer(200, js, edit(t, validation.TaskWithTurnsJSON, func(m map[string]any) {
+				delete(m["task"].(map[string]any), "title")
+			})),
+			wantDetail: `property "title" is missing`},
+		{name: "wrong type deep in a turn", method: "GET", path: "/api/tasks/tsk_1",
+			handler: answer(200, js, edit(t, validation.TaskWithTurnsJSON, func(m map[string]any) {
+				m["turns"].([]any)[1].(map[string]any)["seq"] = "2"
+			})),
+			wantDetail: `/turns/1/seq`},
+		{name: "bad date-time", method: "GET", path: "/api/tasks/tsk_1",
+			handler: answer(200, js, edit(t, validation.TaskWithTurnsJSON, func(m map[string]any) {
+				m["task"].(map[string]any)["createdAt"] = "yesterday"
+			})),
+			wantDetail: `date-time`},
+		{name: "extra member where additionalProperties is false", method: "DELETE", path: "/api/tasks/tsk_1",
+			handler: answer(200, js, `{"archived":true,"when":"now"}`), wantDetail: `"when" is unsupported`},
+		{name: "missing required Location header", method: "POST", path: "/api/tasks",
+			handler: answer(200, js, validation.WorkerJSON), wantDetail: `Location`},
+		{name: "status not in the document", method: "GET", path: "/api/tasks/tsk_1",
+			handler: answer(http.StatusTeapot, js, `{}`), wantDetail: "status is not supported"},
+		{name: "wrong content type", method: "GET", path: "/api/tasks/tsk_1",
+			handler: answer(200, map[string]string{"Content-Type": "text/plain"}, validation.TaskWithTurnsJSON), wantDetail: "Content-Type"},
+		{name: "body not JSON", method: "GET", path: "/api/tasks/tsk_1",
+			handler: answer(200, js, `{"task":`), wantDetail: "failed to decode"},
+		{name: "empty body", method: "GET", path: "/api/tasks/tsk_1",
+			handler: answer(200, js, ``), wantDetail: "failed to decode"},
+		{name: "nothing written", method: "GET", path: "/healthz",
+			handler: http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}), wantDetail: "Content-Type"},
+		{name: "error answer that is not a problem", method: "GET", path: "/api/tasks/tsk_1",
+			handler:    answer(404, map[string]string{"Content-Type": "application/problem+json"}, `{"error":"not found"}`),
+			wantDetail: `property "type" is missing`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, validation.Options{Mode: validation.Full}, tt.handler)
+			ct, body := "", ""
+			if tt.method == "POST" {
+				ct, body = "application/json", `{"input":"x"}`
+			}
+			resp, data := b.do(t, tt.method, tt.path, ct, body)
+			p := wantProblem(t, resp, data, 500)
+			if p.Type != problem.TypeURI("invalid-response") {
+				t.Errorf("type = %q", p.Type)
+			}
+			if !strings.Contains(p.Detail, "did not match the API document") || !strings.Contains(p.Detail, tt.wantDetail) {
+				t.Errorf("detail = %q, want it to say the response did not match, with %q", p.Detail, tt.wantDetail)
+			}
+			if resp.Header.Get("Location") != "" {
+				t.Error("the refused answer's Location header was sent")
+			}
+			logs := b.logs.String()
+			if !strings.Contains(logs, "level=ERROR") || !strings.Contains(logs, "response does not match the API document") ||
+				!strings.Contains(logs, "operation=") {
+				t.Errorf("log = %q, want an error naming the operation", logs)
+			}
+
+			// The same answer goes through untouched in Requests mode.
+			b = setup(t, validation.Options{Mode: validation.Requests}, tt.handler)
+			if resp, _ := b.do(t, tt.method, tt.path, ct, body); resp.StatusCode == 500 {
+				t.Error("Requests mode validated a response")
+			}
+		})
+	}
+}
+
+func TestFullModePassesValidResponsesUnchanged(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		method  string
+		path    string
+		ct      string
+		body    string
+		handler http.Handler
+		status  int
+		want    string
+	}{
+		{name: "create", method: "POST", path: "/api/tasks", ct: "application/json", body: `{"input":"x"}`,
+			handler: answer(200, map[string]string{"Content-Type": "application/json", "Location": "/api/tasks/tsk_1", "X-Extra": "kept"}, validation.WorkerJSON),
+			status:  200, want: validation.WorkerJSON},
+		{name: "retrieve", method: "GET", path: "/api/tasks/tsk_1",
+			handler: answer(200, map[string]string{"Content-Type": "application/json; charset=utf-8", "X-Extra": "kept"}, validation.TaskWithTurnsJSON),
+			status:  200, want: validation.TaskWithTurnsJSON},
+		{name: "not found problem", method: "GET", path: "/api/tasks/tsk_1",
+			handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("X-Extra", "kept")
+				problem.Write(w, r, problem.New(404, "not-found", "Not found", "Task tsk_1 does not exist."))
+			}),
+			status: 404},
+		{name: "undocumented path, any answer", method: "GET", path: "/metrics",
+			handler: answer(299, map[string]string{"Content-Type": "text/weird", "X-Extra": "kept"}, "whatever"),
+			status:  299, want: "whatever"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, validation.Options{Mode: validation.Full}, tt.handler)
+			resp, data := b.do(t, tt.method, tt.path, tt.ct, tt.body)
+			if resp.StatusCode != tt.status {
+				t.Fatalf("status = %d, want %d: %s\nlogs: %s", resp.StatusCode, tt.status, data, b.logs)
+			}
+			if tt.want != "" && string(data) != tt.want {
+				t.Errorf("body changed:\n got %s\nwant %s", data, tt.want)
+			}
+			if resp.Header.Get("X-Extra") != "kept" {
+				t.Errorf("headers = %v, want the handler's", resp.Header)
+			}
+			if strings.Contains(b.logs.String(), "level=ERROR") {
+				t.Errorf("logged an error: %s", b.logs)
+			}
+		})
+	}
+}
+
+func TestFullModeKeepsHeadersSetBeforeIt(t *testing.T) {
+	t.Parallel()
+	// An outer middleware sets X-Request-Id; the handler sees it, the
+	// answer keeps it, and a refused answer's problem carries it.
+	var seen string
+	for _, valid := range []bool{true, false} {
+		inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			seen = w.Header().Get("X-Request-Id")
+			w.Header().Set("Content-Type", "application/json")
+			if valid {
+				_, _ = io.WriteString(w, `{"status":"ok"}`)
+			} else {
+				_, _ = io.WriteString(w, `{"status":"sleepy"}`)
+			}
+		})
+		mw, err := validation.New(mustSpec(t), validation.Options{Mode: validation.Full, Logger: discard()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := mw(inner)
+		outer := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("X-Request-Id", "req-1")
+			h.ServeHTTP(w, r)
+		})
+		b := &bundle{}
+		srv := newServer(t, outer)
+		b.url = srv
+		resp, data := b.do(t, "GET", "/healthz", "", nil)
+		if seen != "req-1" {
+			t.Errorf("handler saw X-Request-Id %q", seen)
+		}
+		if resp.Header.Get("X-Request-Id") != "req-1" {
+			t.Errorf("answer lost X-Request-Id: %v", resp.Header)
+		}
+		if valid {
+			if resp.StatusCode != 200 || string(data) != `{"status":"ok"}` {
+				t.Errorf("valid answer: %d %s", resp.StatusCode, data)
+			}
+			continue
+		}
+		p := wantProblem(t, resp, data, 500)
+		if p.RequestID != "req-1" {
+			t.Errorf("problem requestId = %q", p.RequestID)
+		}
+	}
+}

@@ -1,0 +1,365 @@
+package validation
+
+import (
+	"cmp"
+	"fmt"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/routers"
+)
+
+// compiled is the document turned into what each request needs: a tree of
+// path segments leading to the operations, each with its parameters,
+// request body and responses resolved.
+type compiled struct {
+	doc  *openapi3.T
+	root *node
+	// extraOpts are passed to every schema validation: error messages
+	// without the schema and the value (which may be a secret).
+	extraOpts []openapi3.SchemaValidationOption
+	// reqOpts and respOpts are the options of a request or response body
+	// validation, by schema: VisitAsRequest or VisitAsResponse only where a
+	// readOnly or writeOnly property can be reached, because it costs a
+	// sort of every object's properties and changes nothing otherwise.
+	reqOpts  map[*openapi3.Schema][]openapi3.SchemaValidationOption
+	respOpts map[*openapi3.Schema][]openapi3.SchemaValidationOption
+}
+
+// node is one path segment of the tree.
+type node struct {
+	static map[string]*node // by percent-decoded segment
+	params []*paramEdge     // most specific first
+	routes map[string]*route
+}
+
+// paramEdge leads through a templated segment: a literal prefix, one
+// parameter, a literal suffix ("{taskId}", "{name}.json").
+type paramEdge struct {
+	prefix, suffix string
+	next           *node
+}
+
+// route is one operation of the document.
+type route struct {
+	kin *routers.Route
+	// name identifies the operation in logs: its operationId, or
+	// "METHOD /path".
+	name string
+	// pathParams names the template's parameters in order.
+	pathParams []string
+	// params are the parameters to validate: the path item's, less those
+	// the operation overrides, then the operation's.
+	params []*openapi3.Parameter
+	body   *openapi3.RequestBody
+	// accepts lists the body's media types, for the 415 answer.
+	accepts string
+	// responses by status code, by class ("2XX" at index 2), and default.
+	byStatus  map[int]*openapi3.Response
+	byClass   [6]*openapi3.Response
+	byDefault *openapi3.Response
+}
+
+// maxParams is the number of path parameter values find keeps on the stack.
+const maxParams = 8
+
+// find returns the route of a request, and the values of its path
+// parameters, or nil when the document does not describe the request.
+func (c *compiled) find(method string, u *url.URL) (*route, []string) {
+	p := u.EscapedPath()
+	if len(p) == 0 || p[0] != '/' {
+		return nil, nil
+	}
+	var stack [maxParams]string
+	return c.root.find(method, p[1:], stack[:0])
+}
+
+func (n *node) find(method, rest string, vals []string) (*route, []string) {
+	seg, tail, more := strings.Cut(rest, "/")
+	if strings.IndexByte(seg, '%') >= 0 {
+		dec, err := url.PathUnescape(seg)
+		if err != nil {
+			return nil, nil
+		}
+		seg = dec
+	}
+	if child := n.static[seg]; child != nil {
+		if rt, v := child.end(method, tail, more, vals); rt != nil {
+			return rt, v
+		}
+	}
+	for _, e := range n.params {
+		if len(seg) <= len(e.prefix)+len(e.suffix) ||
+			!strings.HasPrefix(seg, e.prefix) || !strings.HasSuffix(seg, e.suffix) {
+			continue
+		}
+		v := append(vals, seg[len(e.prefix):len(seg)-len(e.suffix)])
+		if rt, v := e.next.end(method, tail, more, v); rt != nil {
+			return rt, v
+		}
+	}
+	return nil, nil
+}
+
+// end continues the search in n, or ends it there when no segment is left.
+func (n *node) end(method, tail string, more bool, vals []string) (*route, []string) {
+	if more {
+		return n.find(method, tail, vals)
+	}
+	if rt := n.routes[method]; rt != nil {
+		return rt, vals
+	}
+	return nil, nil
+}
+
+// compile builds the route tree of doc and everything its validation needs.
+func compile(doc *openapi3.T) (*compiled, error) {
+	c := &compiled{
+		doc:      doc,
+		root:     &node{},
+		reqOpts:  map[*openapi3.Schema][]openapi3.SchemaValidationOption{},
+		respOpts: map[*openapi3.Schema][]openapi3.SchemaValidationOption{},
+	}
+	oas31 := doc.IsOpenAPI31OrLater()
+	if !oas31 {
+		// kin-openapi refuses this option with the JSON Schema 2020-12
+		// validator it uses for OpenAPI 3.1.
+		c.extraOpts = []openapi3.SchemaValidationOption{openapi3.DisableSchemaErrorDetails()}
+		if formats := fastFormats(); formats != nil {
+			c.extraOpts = append(c.extraOpts, openapi3.WithStringFormatValidators(formats))
+		}
+	}
+	bodyOpts := func(s *openapi3.Schema, asResponse bool) {
+		m, visit := c.reqOpts, openapi3.VisitAsRequest()
+		if asResponse {
+			m, visit = c.respOpts, openapi3.VisitAsResponse()
+		}
+		if s == nil {
+			return
+		}
+		if _, ok := m[s]; ok {
+			return
+		}
+		opts := append([]openapi3.SchemaValidationOption{openapi3.MultiErrors()}, c.extraOpts...)
+		if oas31 {
+			opts = append(opts, openapi3.EnableJSONSchema2020())
+		}
+		if oas31 || reaches(s, asResponse) {
+			opts = append(opts, visit)
+		}
+		m[s] = opts
+	}
+
+	if doc.Paths == nil {
+		return c, nil
+	}
+	paths := doc.Paths.InMatchingOrder()
+	slices.Sort(paths) // the tree does not depend on order; errors do
+	for _, path := range paths {
+		item := doc.Paths.Value(path)
+		if item == nil {
+			continue
+		}
+		leaf, names, err := c.root.add(path)
+		if err != nil {
+			return nil, err
+		}
+		for method, op := range item.Operations() {
+			if op == nil {
+				continue
+			}
+			rt := &route{
+				kin:        &routers.Route{Spec: doc, Path: path, PathItem: item, Method: method, Operation: op},
+				name:       op.OperationID,
+				pathParams: names,
+				params:     effectiveParams(item.Parameters, op.Parameters),
+			}
+			if rt.name == "" {
+				rt.name = method + " " + path
+			}
+			if op.RequestBody != nil && op.RequestBody.Value != nil {
+				rt.body = op.RequestBody.Value
+				var types []string
+				for mt, media := range rt.body.Content {
+					types = append(types, mt)
+					if media != nil && media.Schema != nil {
+						bodyOpts(media.Schema.Value, false)
+					}
+				}
+				slices.Sort(types)
+				rt.accepts = strings.Join(types, ", ")
+			}
+			if op.Responses != nil {
+				for code, ref := range op.Responses.Map() {
+					if ref == nil || ref.Value == nil {
+						continue
+					}
+					rt.setResponse(code, ref.Value)
+					for _, media := range ref.Value.Content {
+						if media != nil && media.Schema != nil {
+							bodyOpts(media.Schema.Value, true)
+						}
+					}
+				}
+			}
+			if leaf.routes == nil {
+				leaf.routes = map[string]*route{}
+			}
+			leaf.routes[method] = rt
+		}
+	}
+	return c, nil
+}
+
+// add adds the nodes of a path template and returns its last node and the
+// names of its parameters.
+func (n *node) add(path string) (*node, []string, error) {
+	if !strings.HasPrefix(path, "/") {
+		return nil, nil, fmt.Errorf("path %q does not start with /", path)
+	}
+	var names []string
+	for seg := range strings.SplitSeq(path[1:], "/") {
+		open := strings.IndexByte(seg, '{')
+		if open < 0 {
+			if strings.IndexByte(seg, '}') >= 0 {
+				return nil, nil, fmt.Errorf("path %q: unbalanced brace in %q", path, seg)
+			}
+			if n.static == nil {
+				n.static = map[string]*node{}
+			}
+			child := n.static[seg]
+			if child == nil {
+				child = &node{}
+				n.static[seg] = child
+			}
+			n = child
+			continue
+		}
+		end := strings.IndexByte(seg, '}')
+		if end < open+2 || strings.ContainsAny(seg[end+1:], "{}") || strings.IndexByte(seg[:open], '}') >= 0 {
+			return nil, nil, fmt.Errorf("path %q: segment %q needs exactly one {parameter}", path, seg)
+		}
+		names = append(names, seg[open+1:end])
+		prefix, suffix := seg[:open], seg[end+1:]
+		var edge *paramEdge
+		for _, e := range n.params {
+			if e.prefix == prefix && e.suffix == suffix {
+				edge = e
+				break
+			}
+		}
+		if edge == nil {
+			edge = &paramEdge{prefix: prefix, suffix: suffix, next: &node{}}
+			n.params = append(n.params, edge)
+			// The longest literals are the most specific: try them first.
+			slices.SortStableFunc(n.params, func(a, b *paramEdge) int {
+				return cmp.Compare(len(b.prefix)+len(b.suffix), len(a.prefix)+len(a.suffix))
+			})
+		}
+		n = edge.next
+	}
+	return n, names, nil
+}
+
+// effectiveParams lists the parameters of an operation in the order
+// kin-openapi validates them.
+func effectiveParams(itemParams, opParams openapi3.Parameters) []*openapi3.Parameter {
+	var out []*openapi3.Parameter
+	for _, ref := range itemParams {
+		if ref == nil || ref.Value == nil {
+			continue
+		}
+		if opParams != nil && opParams.GetByInAndName(ref.Value.In, ref.Value.Name) != nil {
+			continue
+		}
+		out = append(out, ref.Value)
+	}
+	for _, ref := range opParams {
+		if ref != nil && ref.Value != nil {
+			out = append(out, ref.Value)
+		}
+	}
+	return out
+}
+
+// setResponse files a response under its key of the responses object.
+func (rt *route) setResponse(code string, resp *openapi3.Response) {
+	if code == "default" {
+		rt.byDefault = resp
+		return
+	}
+	if len(code) == 3 && strings.EqualFold(code[1:], "XX") && code[0] >= '1' && code[0] <= '5' {
+		rt.byClass[code[0]-'0'] = resp
+		return
+	}
+	if n, err := strconv.Atoi(code); err == nil {
+		if rt.byStatus == nil {
+			rt.byStatus = map[int]*openapi3.Response{}
+		}
+		rt.byStatus[n] = resp
+	}
+}
+
+// response returns the response the document gives for status, as
+// kin-openapi chooses it: exact code, then class, then default.
+func (rt *route) response(status int) *openapi3.Response {
+	if r := rt.byStatus[status]; r != nil {
+		return r
+	}
+	if status >= 100 && status < 600 {
+		if r := rt.byClass[status/100]; r != nil {
+			return r
+		}
+	}
+	return rt.byDefault
+}
+
+// isJSON reports whether a Content-Type names JSON, which the package
+// decodes itself, as kin-openapi decodes application/json and every
+// "+json" type.
+func isJSON(contentType string) bool {
+	mt, _, _ := strings.Cut(contentType, ";")
+	mt = strings.TrimSpace(mt)
+	return strings.EqualFold(mt, "application/json") ||
+		(len(mt) > 5 && strings.EqualFold(mt[len(mt)-5:], "+json"))
+}
+
+// isBinary reports whether kin-openapi reads a body of schema s as raw
+// bytes rather than decoding it.
+func isBinary(s *openapi3.Schema) bool {
+	return s.Type.Is("string") && s.Format == "binary"
+}
+
+// reaches reports whether a property marked readOnly (for a request) or
+// writeOnly (for a response) can be reached from s, which is when
+// kin-openapi's VisitAsRequest or VisitAsResponse changes a verdict.
+func reaches(s *openapi3.Schema, writeOnly bool) bool {
+	seen := map[*openapi3.Schema]bool{}
+	var walk func(s *openapi3.Schema) bool
+	walkRef := func(ref *openapi3.SchemaRef) bool {
+		return ref != nil && walk(ref.Value)
+	}
+	walkRefs := func(refs openapi3.SchemaRefs) bool {
+		return slices.ContainsFunc(refs, walkRef)
+	}
+	walk = func(s *openapi3.Schema) bool {
+		if s == nil || seen[s] {
+			return false
+		}
+		seen[s] = true
+		if (writeOnly && s.WriteOnly) || (!writeOnly && s.ReadOnly) {
+			return true
+		}
+		for _, p := range s.Properties {
+			if walkRef(p) {
+				return true
+			}
+		}
+		return walkRef(s.Items) || walkRef(s.AdditionalProperties.Schema) || walkRef(s.Not) ||
+			walkRefs(s.AllOf) || walkRefs(s.AnyOf) || walkRefs(s.OneOf)
+	}
+	return walk(s)
+}
