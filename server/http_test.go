@@ -232,5 +232,3 @@ func decodeProblem(t *testing.T, raw []byte) problemDoc {
 	}
 	return p
 }
-
-

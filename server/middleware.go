@@ -2,10 +2,10 @@ package server
 
 import (
 	"context"
-	"errors"
-	"log/slog"
 	"crypto/subtle"
+	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"net/http"
 	"strconv"

@@ -411,4 +411,3 @@ func TestStoreDownAnswers500And503(t *testing.T) {
 		t.Errorf("healthz: %d", res.StatusCode)
 	}
 }
-
