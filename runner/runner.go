@@ -65,6 +65,9 @@ type Config struct {
 	Logger *slog.Logger
 	// OnFinish, when set, is called with the status of every finished turn.
 	OnFinish func(store.Status)
+	// IdempotencyTTL is how long idempotency keys are kept (default 48 h;
+	// the API promises at least 24 h). The reaper purges older ones.
+	IdempotencyTTL time.Duration
 }
 
 // Pool runs turns until Shutdown.
@@ -118,6 +121,9 @@ func New(cfg Config) (*Pool, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.IdempotencyTTL <= 0 {
+		cfg.IdempotencyTTL = 48 * time.Hour
+	}
 	return &Pool{cfg: cfg}, nil
 }
 
@@ -161,8 +167,13 @@ func (p *Pool) reapLoop() {
 	defer p.wg.Done()
 	t := time.NewTicker(p.cfg.ReapEvery)
 	defer t.Stop()
+	var lastPurge time.Time
 	for {
 		p.reap()
+		if now := p.cfg.Now(); now.Sub(lastPurge) >= purgeEvery {
+			lastPurge = now
+			p.purge(now)
+		}
 		select {
 		case <-p.claimCtx.Done():
 			return
@@ -188,6 +199,24 @@ func (p *Pool) reap() {
 	if len(res.Requeued) > 0 {
 		p.cfg.Logger.Info("requeued turns whose runner stopped", "turns", len(res.Requeued))
 		_ = p.cfg.Bus.Runnable(ctx)
+	}
+}
+
+// purgeEvery is how often expired idempotency keys are deleted.
+const purgeEvery = 10 * time.Minute
+
+func (p *Pool) purge(now time.Time) {
+	ctx, cancel := context.WithTimeout(p.claimCtx, time.Minute)
+	defer cancel()
+	n, err := p.cfg.Store.PurgeIdempotencyKeys(ctx, now.Add(-p.cfg.IdempotencyTTL))
+	if err != nil {
+		if ctx.Err() == nil {
+			p.cfg.Logger.Error("purge idempotency keys", "err", err)
+		}
+		return
+	}
+	if n > 0 {
+		p.cfg.Logger.Info("purged expired idempotency keys", "keys", n)
 	}
 }
 

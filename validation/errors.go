@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -27,6 +28,10 @@ const (
 	slugInvalidResponse  = "invalid-response"
 	titleInvalidResponse = "Response does not match the API document"
 )
+
+// maxDetail bounds the detail of a problem about a response; the log has
+// the whole error.
+const maxDetail = 2000
 
 // maxFieldErrors bounds the errors listed in one problem: a body can break
 // its schema in as many places as it has bytes.
@@ -216,10 +221,18 @@ func parseDetail(e *openapi3filter.ParseError) string {
 	default:
 		msg = "cannot parse the value: " + e.Error()
 	}
-	if len(msg) > 200 {
-		msg = msg[:200] + "…"
+	return truncate(msg, 200)
+}
+
+// truncate shortens s to at most n bytes, on a rune boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
 	}
-	return msg
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 // bodyRequestError turns kin-openapi's verdict on a body it decoded itself

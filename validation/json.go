@@ -122,7 +122,7 @@ func (d *decoder) newArray(n int) []any {
 			return make([]any, n)
 		}
 		// The arrays cut so far keep the old slab; start a new one.
-		d.slab = make([]any, 0, min(maxSlab, max(256, 2*cap(d.slab))))
+		d.slab = make([]any, 0, max(n, min(maxSlab, max(256, 2*cap(d.slab)))))
 	}
 	start := len(d.slab)
 	d.slab = d.slab[:start+n]

@@ -3,6 +3,7 @@ package validation
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"reflect"
 	"strings"
@@ -119,6 +120,37 @@ func TestDecodeJSONTypes(t *testing.T) {
 	}
 	if f, ok := a[3].(float64); !ok || f != math.Trunc(f) {
 		t.Errorf("a 20-digit integer decodes to %T %v, want float64", a[3], a[3])
+	}
+}
+
+func TestDecodeJSONReuse(t *testing.T) {
+	t.Parallel()
+	// Arrays and objects of every size, decoded again and again by pooled
+	// decoders, come out the same each time.
+	var docs []string
+	for _, n := range []int{0, 1, 7, 8, 9, 17, 100, 255, 256, 257, 1000, 1024, 1025, 3000} {
+		var b strings.Builder
+		b.WriteString(`{"a":[`)
+		for i := range n {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `{"k%d":[%d,"s"]}`, i%70, i)
+		}
+		b.WriteString(`],"o":{`)
+		for i := range n % 80 {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `"m%d":%d`, i, i)
+		}
+		b.WriteString(`}}`)
+		docs = append(docs, b.String())
+	}
+	for range 3 {
+		for _, doc := range docs {
+			checkDecode(t, []byte(doc))
+		}
 	}
 }
 

@@ -175,9 +175,10 @@ func (v *validator) checkBody(r *http.Request, rt *route, in *openapi3filter.Req
 	schema := media.Schema.Value
 	if !isJSON(ct) || isBinary(schema) {
 		// Forms, YAML, files…: kin-openapi decodes them itself.
+		getBody := r.GetBody
 		err := openapi3filter.ValidateRequestBody(r.Context(), in, rt.body)
 		body.rewind()
-		r.Body = body
+		r.Body, r.GetBody, r.ContentLength = body, getBody, int64(len(data))
 		if err != nil {
 			fields, detail := bodyRequestError(err)
 			return fields, detail, nil

@@ -75,7 +75,7 @@ func (v *validator) serveChecked(w http.ResponseWriter, r *http.Request, rt *rou
 			dst.Set(problem.RequestIDHeader, id)
 		}
 		problem.Write(w, r, problem.New(http.StatusInternalServerError, slugInvalidResponse, titleInvalidResponse,
-			fmt.Sprintf("The response did not match the API document (operation %s, status %d): %v", rt.name, rec.status, err)))
+			truncate(fmt.Sprintf("The response did not match the API document (operation %s, status %d): %v", rt.name, rec.status, err), maxDetail)))
 	} else {
 		for k := range dst {
 			if _, ok := rec.header[k]; !ok {
@@ -105,8 +105,12 @@ func (v *validator) serveChecked(w http.ResponseWriter, r *http.Request, rt *rou
 // kin-openapi's schema validation, any other body to kin-openapi whole.
 func (v *validator) checkResponse(r *http.Request, rt *route, in *openapi3filter.RequestValidationInput, rec *recorder) (err error) {
 	defer func() {
+		// kin-openapi is not supposed to panic; if it does, the answer is
+		// refused like one that breaks the document.
 		if p := recover(); p != nil {
-			err = fmt.Errorf("response validation panicked: %v\n%s", p, debug.Stack())
+			v.logger.LogAttrs(r.Context(), slog.LevelError, "response validation panicked",
+				slog.String("operation", rt.name), slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
+			err = fmt.Errorf("response validation panicked: %v", p)
 		}
 	}()
 	if rec.status < 200 || rec.status > 999 {

@@ -2,6 +2,7 @@ package validation_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -210,6 +211,78 @@ func TestFullModeKeepsHeadersSetBeforeIt(t *testing.T) {
 		p := wantProblem(t, resp, data, 500)
 		if p.RequestID != "req-1" {
 			t.Errorf("problem requestId = %q", p.RequestID)
+		}
+	}
+}
+
+// TestConcurrentRequests runs valid and invalid requests and answers at
+// once, to catch any sharing between requests of the pooled buffers,
+// decoders and recorders (run it with -race).
+func TestConcurrentRequests(t *testing.T) {
+	t.Parallel()
+	bad := edit(t, validation.TaskWithTurnsJSON, func(m map[string]any) {
+		m["turns"].([]any)[0].(map[string]any)["seq"] = 0
+	})
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case r.Method == "POST":
+			body, _ := io.ReadAll(r.Body)
+			w.Header().Set("Location", "/api/tasks/tsk_1")
+			w.Header().Set("X-Echo", string(body))
+			_, _ = io.WriteString(w, validation.WorkerJSON)
+		case strings.HasSuffix(r.URL.Path, "/bad"):
+			_, _ = io.WriteString(w, bad)
+		default:
+			_, _ = io.WriteString(w, validation.TaskWithTurnsJSON)
+		}
+	})
+	b := setup(t, validation.Options{Mode: validation.Full}, h)
+	problemOf := func(data []byte) (p problem.Problem) {
+		_ = json.Unmarshal(data, &p)
+		return p
+	}
+	check := func(g, i int) error {
+		switch (g + i) % 4 {
+		case 0:
+			body := `{"input":"request ` + strings.Repeat("x", g*i) + `"}`
+			resp, data, err := b.send("POST", "/api/tasks", "application/json", body)
+			if err != nil || resp.StatusCode != 200 || string(data) != validation.WorkerJSON || resp.Header.Get("X-Echo") != body {
+				return fmt.Errorf("create: %v %v %q", err, resp, data)
+			}
+		case 1:
+			resp, data, err := b.send("POST", "/api/tasks", "application/json", `{"budget":"huge","extra":1}`)
+			if err != nil || resp.StatusCode != 400 || len(problemOf(data).Errors) != 3 {
+				return fmt.Errorf("invalid create: %v %s", err, data)
+			}
+		case 2:
+			resp, data, err := b.send("GET", "/api/tasks/tsk_1", "", nil)
+			if err != nil || resp.StatusCode != 200 || string(data) != validation.TaskWithTurnsJSON {
+				return fmt.Errorf("retrieve: %v %s", err, data)
+			}
+		case 3:
+			resp, data, err := b.send("GET", "/api/tasks/bad", "", nil)
+			if err != nil || resp.StatusCode != 500 || !strings.Contains(problemOf(data).Detail, "/turns/0/seq") {
+				return fmt.Errorf("bad retrieve: %v %s", err, data)
+			}
+		}
+		return nil
+	}
+	done := make(chan error)
+	for g := range 8 {
+		go func() {
+			for i := range 40 {
+				if err := check(g, i); err != nil {
+					done <- err
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-done; err != nil {
+			t.Error(err)
 		}
 	}
 }

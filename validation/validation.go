@@ -23,20 +23,25 @@
 //
 // In Full mode the handler's answer is buffered and checked too; one that
 // breaks the document is logged and replaced by a 500 problem, so tests run
-// in Full mode catch any drift between a server and its document.
+// in Full mode catch any drift between a server and its document. Full mode
+// holds each answer until the handler returns: it is no mode for streaming
+// (the buffered writer has no Flush) or for hijacked connections.
 //
 // Validating a body means decoding it into map[string]any and walking the
 // schema, which costs far more than routing. The package reads each body
-// once into pooled buffers, decodes JSON with its own single-pass decoder
-// (into exactly the values kin-openapi expects from encoding/json), computes
-// everything that depends only on the document in New, and hands JSON
-// bodies straight to kin-openapi's schema validation (openapi3.Schema's
-// VisitJSON) with the options openapi3filter would use. kin-openapi still
-// decides what is valid; two of its plug-ins get faster equivalents: the
-// "date-time" format check (a per-validation format validator) and the
-// regular expressions of simple id patterns such as ^[A-Za-z0-9_-]{1,64}$
-// (see New). Each accepts exactly what kin-openapi's own accepts, which the
-// package's fuzz tests check.
+// once into pooled buffers; decodes JSON in one pass with its own decoder,
+// into values kin-openapi judges exactly as those of encoding/json, in maps
+// and arrays recycled from earlier bodies; computes everything that depends only
+// on the document in New; and hands JSON bodies straight to kin-openapi's
+// schema validation (openapi3.Schema's VisitJSON) with the options
+// openapi3filter would pass, less VisitAsRequest and VisitAsResponse where
+// no readOnly or writeOnly property can be reached (they change no verdict
+// there, and cost a sort per object). kin-openapi still decides what is
+// valid; two of its plug-ins get faster equivalents: the "date-time" format
+// check (a per-validation format validator) and the regular expressions of
+// simple id patterns such as ^[A-Za-z0-9_-]{1,64}$ (see New). Each accepts
+// exactly what kin-openapi's own accepts, which the package's fuzz tests
+// check. Other bodies (forms, text, files) go to openapi3filter whole.
 package validation
 
 import (

@@ -3,6 +3,7 @@ package validation_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -133,9 +134,20 @@ func setup(t *testing.T, opts validation.Options, h http.Handler) *bundle {
 	return b
 }
 
-// do sends a request; body may be a string or an io.Reader (sent chunked).
+// do sends a request; body may be a string, an io.Reader (sent chunked) or
+// a func returning one.
 func (b *bundle) do(t *testing.T, method, path, contentType string, body any, header ...string) (*http.Response, []byte) {
 	t.Helper()
+	resp, data, err := b.send(method, path, contentType, body, header...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, data
+}
+
+// send is do for goroutines other than the test's, which may not call
+// t.Fatal.
+func (b *bundle) send(method, path, contentType string, body any, header ...string) (*http.Response, []byte, error) {
 	var rd io.Reader
 	switch v := body.(type) {
 	case nil:
@@ -146,11 +158,11 @@ func (b *bundle) do(t *testing.T, method, path, contentType string, body any, he
 	case func() io.Reader:
 		rd = v()
 	default:
-		t.Fatalf("body of type %T", body)
+		return nil, nil, fmt.Errorf("body of type %T", body)
 	}
 	req, err := http.NewRequest(method, b.url+path, rd)
 	if err != nil {
-		t.Fatal(err)
+		return nil, nil, err
 	}
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
@@ -160,14 +172,11 @@ func (b *bundle) do(t *testing.T, method, path, contentType string, body any, he
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return nil, nil, err
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, data
+	return resp, data, err
 }
 
 // wantProblem checks that an answer is a problem document with status, that
