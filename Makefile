@@ -1,5 +1,8 @@
 # Run `make` (or `make help`) to list the targets.
 SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+BENCH ?= .
+BENCHCOUNT ?= 3
 GO ?= go
 OAPI_CODEGEN := $(GO) run github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen
 REDOCLY := npx --no-install redocly
@@ -47,5 +50,5 @@ run: ## Run the server on its embedded SQLite default.
 	$(GO) run ./cmd/handinger serve
 
 .PHONY: bench
-bench: ## Run the Go benchmarks with allocation counts.
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+bench: ## Run the Go benchmarks (-benchmem) and print throughput ratios (BENCH=regexp, BENCHCOUNT=n).
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count $(BENCHCOUNT) ./... | $(GO) run ./internal/benchratio
