@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"strings"
 	"time"
@@ -48,6 +49,7 @@ type serveOptions struct {
 	rateBurst     int
 	logFormat     string
 	logLevel      string
+	debugAddr     string
 }
 
 func newServeCommand() *cobra.Command {
@@ -95,6 +97,7 @@ Every flag can also be set by the environment variable named in its help.`,
 	f.IntVar(&o.rateBurst, "rate-burst", 0, "requests above the rate allowed at once (default twice the rate)")
 	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.StringVar(&o.debugAddr, "debug-addr", "", "serve Go's profiler (/debug/pprof) on this HOST:PORT (off when empty)")
 	applyEnv := bindEnv(f)
 	cmd.PreRunE = func(*cobra.Command, []string) error { return applyEnv() }
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
@@ -200,6 +203,9 @@ func serve(ctx context.Context, o serveOptions, stdout, stderr io.Writer) error 
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	if o.debugAddr != "" {
+		go serveDebug(o.debugAddr, log)
+	}
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	log.Info("serving the Handinger Tasks API", "url", o.publicURL, "db", o.db, "runtime", o.runtime, "validate", o.validate)
@@ -223,6 +229,20 @@ func serve(ctx context.Context, o serveOptions, stdout, stderr io.Writer) error 
 	_ = pool.Shutdown(grace)
 	log.Info("stopped")
 	return nil
+}
+
+// serveDebug serves the Go profiler on its own listener, never on the API's.
+func serveDebug(addr string, log *slog.Logger) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	log.Info("serving the profiler", "addr", addr)
+	if err := srv.ListenAndServe(); err != nil {
+		log.Error("profiler stopped", "err", err)
+	}
 }
 
 // ensureDevKey creates and prints a development key when the database has
