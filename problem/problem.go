@@ -10,7 +10,6 @@ package problem
 import (
 	"encoding/json"
 	"net/http"
-	"strconv"
 	"strings"
 )
 
@@ -120,8 +119,6 @@ func Write(w http.ResponseWriter, r *http.Request, p Problem) {
 	}
 	body = append(body, '\n')
 	h.Set("Content-Type", ContentType)
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	h.Del("Content-Encoding")
 	w.WriteHeader(p.Status)
 	_, _ = w.Write(body)
 }
