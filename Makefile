@@ -45,6 +45,17 @@ lint: node_modules/.bin/redocly ## Validate the spec (kin-openapi, Redocly), gof
 test: ## Run every test (the README's test command).
 	$(GO) test -count=1 ./...
 
+FUZZTIME ?= 10s
+
+.PHONY: fuzz
+fuzz: ## Run every fuzz target for FUZZTIME each (default 10s).
+	@for pkg in $$($(GO) list ./... ); do \
+		for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+			echo "--- $$pkg $$target"; \
+			$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+		done; \
+	done
+
 .PHONY: run
 run: ## Run the server on its embedded SQLite default.
 	$(GO) run ./cmd/handinger serve

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/handinger/handinger/agent"
@@ -78,9 +79,22 @@ type Pool struct {
 	claimCtx     context.Context
 	runCtx       context.Context // cancelled when the grace period is over
 	cancelRuns   context.CancelFunc
-	wg           sync.WaitGroup
+	wg           sync.WaitGroup // the dispatcher and the reaper
+	runs         sync.WaitGroup // running turns
+	slotFree     chan struct{}  // a run ended: the dispatcher may claim again
+	finishes     chan finishRequest
+	finisherDone chan struct{}
 	started      bool
 }
+
+// finishRequest asks the finisher to record a turn's end.
+type finishRequest struct {
+	params store.FinishTurnParams
+	done   chan error
+}
+
+// maxFinishBatch caps how many results one FinishTurns call records.
+const maxFinishBatch = 64
 
 // New validates cfg and returns a pool; Start runs it.
 func New(cfg Config) (*Pool, error) {
@@ -136,12 +150,13 @@ func (p *Pool) Start() {
 	p.started = true
 	p.claimCtx, p.stopClaiming = context.WithCancel(context.Background())
 	p.runCtx, p.cancelRuns = context.WithCancel(context.Background())
-	p.wg.Add(1)
+	p.slotFree = make(chan struct{}, 1)
+	p.finishes = make(chan finishRequest, p.cfg.Concurrency)
+	p.finisherDone = make(chan struct{})
+	go p.finisher()
+	p.wg.Add(2)
 	go p.reapLoop()
-	for range p.cfg.Concurrency {
-		p.wg.Add(1)
-		go p.claimLoop()
-	}
+	go p.dispatch()
 }
 
 // Shutdown stops claiming, lets running turns finish until ctx ends, then
@@ -152,7 +167,13 @@ func (p *Pool) Shutdown(ctx context.Context) error {
 	}
 	p.stopClaiming()
 	done := make(chan struct{})
-	go func() { p.wg.Wait(); close(done) }()
+	go func() {
+		p.wg.Wait()
+		p.runs.Wait()
+		close(p.finishes)
+		<-p.finisherDone
+		close(done)
+	}()
 	select {
 	case <-done:
 		return nil
@@ -234,28 +255,87 @@ func (p *Pool) finished(turnID string, status store.Status) {
 	}
 }
 
-func (p *Pool) claimLoop() {
+// dispatch claims as many turns as there are free slots, in one store call,
+// and starts a run for each; it sleeps until a wake-up, a freed slot, or
+// the poll period.
+func (p *Pool) dispatch() {
 	defer p.wg.Done()
 	poll := time.NewTicker(p.cfg.PollEvery)
 	defer poll.Stop()
+	var running atomic.Int64
 	for {
-		claim, err := p.cfg.Store.ClaimTurn(p.claimCtx, p.cfg.Owner, p.cfg.Now(), p.cfg.Lease)
-		switch {
-		case p.claimCtx.Err() != nil:
-			return
-		case err != nil:
-			p.cfg.Logger.Error("claim turn", "err", err)
-		case claim != nil:
-			// More work may be waiting: pass the wake-up on to another runner.
-			_ = p.cfg.Bus.Runnable(p.claimCtx)
-			p.run(claim)
-			continue
+		free := p.cfg.Concurrency - int(running.Load())
+		if free > 0 {
+			claims, err := p.cfg.Store.ClaimTurns(p.claimCtx, p.cfg.Owner, p.cfg.Now(), p.cfg.Lease, free)
+			switch {
+			case p.claimCtx.Err() != nil:
+				return
+			case err != nil:
+				p.cfg.Logger.Error("claim turns", "err", err)
+			}
+			for i := range claims {
+				running.Add(1)
+				p.runs.Add(1)
+				go func(c store.Claim) {
+					defer p.runs.Done()
+					p.run(&c)
+					running.Add(-1)
+					select {
+					case p.slotFree <- struct{}{}:
+					default:
+					}
+				}(claims[i])
+			}
+			if len(claims) == free {
+				continue // there may be more: claim again as soon as a slot frees
+			}
 		}
 		select {
 		case <-p.claimCtx.Done():
 			return
 		case <-p.cfg.Bus.RunnableC():
+		case <-p.slotFree:
 		case <-poll.C:
+		}
+	}
+}
+
+// finisher records the ends of turns, batching those that finish together
+// into one store call, and announces them.
+func (p *Pool) finisher() {
+	defer close(p.finisherDone)
+	batch := make([]finishRequest, 0, maxFinishBatch)
+	params := make([]store.FinishTurnParams, 0, maxFinishBatch)
+	for first := range p.finishes {
+		batch = append(batch[:0], first)
+	drain:
+		for len(batch) < maxFinishBatch {
+			select {
+			case r, ok := <-p.finishes:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		params = params[:0]
+		for _, r := range batch {
+			params = append(params, r.params)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		errs, err := p.cfg.Store.FinishTurns(ctx, params)
+		cancel()
+		for i, r := range batch {
+			e := err
+			if e == nil && i < len(errs) {
+				e = errs[i]
+			}
+			if e == nil {
+				p.finished(r.params.TurnID, r.params.Status)
+			}
+			r.done <- e
 		}
 	}
 }
@@ -351,15 +431,14 @@ func (p *Pool) run(c *store.Claim) {
 	default:
 		fin.Status = store.StatusCompleted
 	}
-	fctx, fcancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer fcancel()
-	if err := p.cfg.Store.FinishTurn(fctx, fin); err != nil {
+	done := make(chan error, 1)
+	p.finishes <- finishRequest{params: fin, done: done}
+	if err := <-done; err != nil {
 		// The lease ran out or the store failed: the reaper re-runs the turn.
 		log.Error("record turn result", "err", err)
 		return
 	}
 	log.Debug("turn finished", "status", fin.Status, "duration_ms", fin.DurationMs)
-	p.finished(c.Turn.ID, fin.Status)
 }
 
 // runSafely runs the runtime, turning a panic into a failed turn.

@@ -3,7 +3,6 @@ package server_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,7 +15,7 @@ import (
 
 	"github.com/handinger/handinger/agent/builtin"
 	"github.com/handinger/handinger/apikey"
-	"github.com/handinger/handinger/gen"
+	"github.com/handinger/handinger/internal/bare"
 	"github.com/handinger/handinger/notify"
 	"github.com/handinger/handinger/runner"
 	"github.com/handinger/handinger/server"
@@ -89,53 +88,7 @@ func (s *benchStack) handler(b *testing.B, mode validation.Mode) http.Handler {
 
 // bare answers retrieve and create with ServeMux and encoding/json only.
 func (s *benchStack) bare() http.Handler {
-	who := store.Principal{OrgID: "org_b", UserID: "usr_b"}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /api/tasks/{taskId}", func(w http.ResponseWriter, r *http.Request) {
-		task, turns, err := s.svc.RetrieveTask(r.Context(), who.OrgID, r.PathValue("taskId"))
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusNotFound)
-			return
-		}
-		out := gen.TaskWithTurns{Task: gen.Task{
-			Id: task.ID, CompletedAt: task.CompletedAt, CreatedAt: task.CreatedAt, CreatedByUserId: &task.CreatedByUserID,
-			OrganizationId: task.OrgID, Status: gen.TaskStatus(task.Status), Title: task.Title,
-			Totals:      gen.Totals{Credits: task.Credits, DurationMs: task.DurationMs, TurnCount: int32(task.TurnCount)},
-			TriggeredBy: gen.TriggeredBy(task.TriggeredBy), Url: "http://127.0.0.1:8080/tasks/" + task.ID, WorkerId: task.WorkerID,
-		}, Turns: make([]gen.Turn, 0, len(turns))}
-		for _, t := range turns {
-			out.Turns = append(out.Turns, gen.Turn{
-				Id: t.ID, CompletedAt: t.CompletedAt, Credits: t.Credits, DurationMs: t.DurationMs, Input: t.Input,
-				InputTokens: t.InputTokens, OutputText: t.OutputText, OutputTokens: t.OutputTokens, Role: t.Role,
-				Seq: int32(t.Seq), StartedAt: t.AcceptedAt, Status: string(t.Status), TaskId: t.TaskID,
-			})
-		}
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(out)
-	})
-	mux.HandleFunc("POST /api/tasks", func(w http.ResponseWriter, r *http.Request) {
-		var in gen.CreateTask
-		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		c, err := s.svc.CreateTask(r.Context(), who, service.CreateParams{Input: in.Input})
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		created := c.Worker.CreatedAt.Unix()
-		out := gen.Worker{
-			Id: c.Worker.ID, Object: gen.WorkerObjectWorker, CreatedAt: &created, Status: gen.WorkerStatusCompleted,
-			OutputText: c.Turn.OutputText, Output: []gen.OutputMessage{}, Messages: []map[string]interface{}{},
-			Files: []gen.WorkerFile{}, Sources: []gen.Source{}, Url: "http://127.0.0.1:8080/workers/" + c.Worker.ID,
-			Metadata: gen.WorkerMetadata{TaskId: c.Task.ID, TurnId: c.Turn.ID, Seq: int32(c.Turn.Seq)},
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Location", "/api/tasks/"+c.Task.ID)
-		_ = json.NewEncoder(w).Encode(out)
-	})
-	return mux
+	return bare.Handler(s.svc, store.Principal{OrgID: "org_b", UserID: "usr_b"}, "http://127.0.0.1:8080")
 }
 
 // variants are the handler chains every benchmark compares.

@@ -240,12 +240,21 @@ type Store interface {
 	// turn of its task terminal) to owner until now+lease and marks it
 	// running. It returns nil, nil when nothing is runnable.
 	ClaimTurn(ctx context.Context, owner string, now time.Time, lease time.Duration) (*Claim, error)
+	// ClaimTurns is ClaimTurn for up to max turns at once, in one
+	// transaction: at most one turn of any task (the others wait for it),
+	// oldest first. It returns an empty slice when nothing is runnable.
+	ClaimTurns(ctx context.Context, owner string, now time.Time, lease time.Duration, max int) ([]Claim, error)
 	// Heartbeat extends a held lease to until. ErrLeaseLost when the claim
 	// is no longer owner's at attempt.
 	Heartbeat(ctx context.Context, turnID, owner string, attempt int, until time.Time) error
 	// FinishTurn records the end of a claimed turn and updates its task.
 	// ErrLeaseLost when the claim is no longer owner's at attempt.
 	FinishTurn(ctx context.Context, p FinishTurnParams) error
+	// FinishTurns is FinishTurn for several turns in one transaction, so
+	// that a busy pool commits once for many results. errs[i] is the error
+	// of p[i] alone (ErrLeaseLost when its claim is no longer held); err is
+	// set when the call as a whole failed, and then nothing was recorded.
+	FinishTurns(ctx context.Context, p []FinishTurnParams) (errs []error, err error)
 	// ReleaseTurn puts a claimed turn back to pending without counting the
 	// attempt (graceful shutdown). ErrLeaseLost as for FinishTurn.
 	ReleaseTurn(ctx context.Context, turnID, owner string, attempt int) error

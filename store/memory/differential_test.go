@@ -88,13 +88,24 @@ func differ(t *testing.T, rnd *rand.Rand, mem, lite store.Store, n int) {
 	}
 	statuses := []store.Status{"", store.StatusPending, store.StatusRunning, store.StatusCompleted,
 		store.StatusError, store.StatusAborted}
+	finish := func(c store.Claim, status store.Status) store.FinishTurnParams {
+		p := store.FinishTurnParams{
+			TurnID: c.Turn.ID, Owner: c.Owner, Attempt: c.Attempt, Status: status,
+			OutputText: id("output"), InputTokens: rnd.Int64N(100), OutputTokens: rnd.Int64N(100),
+			Credits: rnd.Int64N(10), DurationMs: rnd.Int64N(1000), ErrorCode: id("code"), Now: now,
+		}
+		if rnd.IntN(2) == 0 {
+			p.StructuredOutput = []byte(fmt.Sprintf(`{"n":%d}`, rnd.IntN(100)))
+		}
+		return p
+	}
 
 	for step := range n {
 		var (
 			what string
 			call func(st store.Store) outcome
 		)
-		switch op := rnd.IntN(14); op {
+		switch op := rnd.IntN(16); op {
 		case 0, 1, 2: // create, new task or follow-up
 			p := store.CreateTurnParams{
 				Principal: principals[rnd.IntN(len(principals))], TaskID: id("task"), NewWorkerID: id("worker"),
@@ -125,15 +136,7 @@ func differ(t *testing.T, rnd *rand.Rand, mem, lite store.Store, n int) {
 				return classify(c, err)
 			}
 		case 5:
-			c := claim()
-			p := store.FinishTurnParams{
-				TurnID: c.Turn.ID, Owner: c.Owner, Attempt: c.Attempt, Status: statuses[3+rnd.IntN(3)],
-				OutputText: id("output"), InputTokens: rnd.Int64N(100), OutputTokens: rnd.Int64N(100),
-				Credits: rnd.Int64N(10), DurationMs: rnd.Int64N(1000), ErrorCode: id("code"), Now: now,
-			}
-			if rnd.IntN(2) == 0 {
-				p.StructuredOutput = []byte(fmt.Sprintf(`{"n":%d}`, rnd.IntN(100)))
-			}
+			p := finish(claim(), statuses[3+rnd.IntN(3)])
 			what = fmt.Sprintf("FinishTurn(%+v)", p)
 			call = func(st store.Store) outcome { return classify(nil, st.FinishTurn(ctx, p)) }
 		case 6:
@@ -199,6 +202,34 @@ func differ(t *testing.T, rnd *rand.Rand, mem, lite store.Store, n int) {
 				}
 				n, err := st.PurgeIdempotencyKeys(ctx, before)
 				return classify([]any{qs, n}, err)
+			}
+		case 14:
+			owner := fmt.Sprint("r", rnd.IntN(2))
+			lease := time.Duration(1+rnd.IntN(60)) * time.Second
+			max := rnd.IntN(5)
+			what = fmt.Sprintf("ClaimTurns(%s, %v, %d)", owner, lease, max)
+			call = func(st store.Store) outcome {
+				cs, err := st.ClaimTurns(ctx, owner, now, lease, max)
+				if st == mem {
+					claims = append(claims, cs...)
+				}
+				return classify(cs, err)
+			}
+		case 15:
+			// Mostly ends, now and then a status that is not one; a claim
+			// may come twice.
+			batch := make([]store.FinishTurnParams, rnd.IntN(5))
+			for i := range batch {
+				batch[i] = finish(claim(), statuses[1+rnd.IntN(5)])
+			}
+			what = fmt.Sprintf("FinishTurns(%+v)", batch)
+			call = func(st store.Store) outcome {
+				errs, err := st.FinishTurns(ctx, batch)
+				each := make([]outcome, len(errs))
+				for i, err := range errs {
+					each[i] = classify(nil, err)
+				}
+				return classify(each, err)
 			}
 		}
 		got, want := call(mem), call(lite)

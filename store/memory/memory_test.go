@@ -318,6 +318,10 @@ func TestClose(t *testing.T) {
 		"GetTurn":     func() error { _, err := st.GetTurn(ctx, "turn-1"); return err },
 		"GetWorker":   func() error { _, err := st.GetWorker(ctx, "org", "worker-1"); return err },
 		"ClaimTurn":   func() error { _, err := st.ClaimTurn(ctx, "r", t0, time.Minute); return err },
+		"ClaimTurns": func() error {
+			_, err := st.ClaimTurns(ctx, "r", t0, time.Minute, 4)
+			return err
+		},
 		"Heartbeat":   func() error { return st.Heartbeat(ctx, "turn-1", "r", 1, t0) },
 		"ReleaseTurn": func() error { return st.ReleaseTurn(ctx, "turn-1", "r", 1) },
 		"ReapExpired": func() error { _, err := st.ReapExpired(ctx, t0, 3); return err },
@@ -329,6 +333,11 @@ func TestClose(t *testing.T) {
 		"FinishTurn": func() error {
 			return st.FinishTurn(ctx, store.FinishTurnParams{TurnID: "turn-1", Owner: "r", Attempt: 1,
 				Status: store.StatusCompleted, Now: t0})
+		},
+		"FinishTurns": func() error {
+			_, err := st.FinishTurns(ctx, []store.FinishTurnParams{{TurnID: "turn-1", Owner: "r", Attempt: 1,
+				Status: store.StatusCompleted, Now: t0}})
+			return err
 		},
 	}
 	for name, call := range calls {
@@ -348,6 +357,13 @@ func TestCanceledContext(t *testing.T) {
 	}
 	if _, err := st.ClaimTurn(ctx, "r", t0, time.Minute); !errors.Is(err, context.Canceled) {
 		t.Errorf("ClaimTurn with a canceled context: %v", err)
+	}
+	if _, err := st.ClaimTurns(ctx, "r", t0, time.Minute, 4); !errors.Is(err, context.Canceled) {
+		t.Errorf("ClaimTurns with a canceled context: %v", err)
+	}
+	if _, err := st.FinishTurns(ctx, []store.FinishTurnParams{{TurnID: "turn-1", Owner: "r", Attempt: 1,
+		Status: store.StatusCompleted, Now: t0}}); !errors.Is(err, context.Canceled) {
+		t.Errorf("FinishTurns with a canceled context: %v", err)
 	}
 }
 

@@ -85,26 +85,59 @@ func (s *Store) end(r *turn, status store.Status, at time.Time) {
 func (s *Store) ClaimTurn(ctx context.Context, owner string, now time.Time, lease time.Duration) (*store.Claim, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.usable(ctx); err != nil {
+	claims, err := s.claimTurns(ctx, owner, now, lease, 1)
+	if err != nil {
 		return nil, fmt.Errorf("claim turn: %w", err)
 	}
-	if len(s.runnable) == 0 {
+	if len(claims) == 0 {
 		return nil, nil
 	}
-	r := heap.Pop(&s.runnable).(*turn)
-	r.row.Status = store.StatusRunning
-	r.row.Attempts++
-	r.leaseOwner, r.leaseUntil = owner, utc(now.Add(lease))
-	s.pending--
-	s.running[r] = struct{}{}
-	setTaskStatus(r, store.StatusRunning, nil)
-	return &store.Claim{
-		Turn:    r.out(),
-		Worker:  s.workers[r.task.row.WorkerID],
-		History: outTurns(r.task.turns[:r.row.Seq-1]),
-		Owner:   owner,
-		Attempt: r.row.Attempts,
-	}, nil
+	return &claims[0], nil
+}
+
+// ClaimTurns leases up to max runnable turns, at most one of any task, to
+// owner until now+lease and marks them running, as one transaction. The
+// claims are in acceptance order; none when nothing is runnable.
+func (s *Store) ClaimTurns(ctx context.Context, owner string, now time.Time, lease time.Duration, max int) ([]store.Claim, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	claims, err := s.claimTurns(ctx, owner, now, lease, max)
+	if err != nil {
+		return nil, fmt.Errorf("claim %d turns: %w", max, err)
+	}
+	return claims, nil
+}
+
+// claimTurns pops up to max turns off the run queue. They belong to
+// different tasks: only the first live turn of a task is ever runnable. The
+// caller holds the write lock.
+func (s *Store) claimTurns(ctx context.Context, owner string, now time.Time, lease time.Duration, max int) ([]store.Claim, error) {
+	if err := s.usable(ctx); err != nil {
+		return nil, err
+	}
+	n := min(max, len(s.runnable))
+	if n <= 0 {
+		return nil, nil
+	}
+	claims := make([]store.Claim, n)
+	until := utc(now.Add(lease))
+	for i := range claims {
+		r := heap.Pop(&s.runnable).(*turn)
+		r.row.Status = store.StatusRunning
+		r.row.Attempts++
+		r.leaseOwner, r.leaseUntil = owner, until
+		s.pending--
+		s.running[r] = struct{}{}
+		setTaskStatus(r, store.StatusRunning, nil)
+		claims[i] = store.Claim{
+			Turn:    r.out(),
+			Worker:  s.workers[r.task.row.WorkerID],
+			History: outTurns(r.task.turns[:r.row.Seq-1]),
+			Owner:   owner,
+			Attempt: r.row.Attempts,
+		}
+	}
+	return claims, nil
 }
 
 // Heartbeat extends a held lease to until. ErrLeaseLost when the claim is no
@@ -127,13 +160,47 @@ func (s *Store) Heartbeat(ctx context.Context, turnID, owner string, attempt int
 // totals always, the status and completion time when it is the latest turn.
 // ErrLeaseLost when the claim is no longer owner's at attempt.
 func (s *Store) FinishTurn(ctx context.Context, p store.FinishTurnParams) error {
-	if !p.Status.Terminal() {
-		return fmt.Errorf("finish turn %s: status %q is not terminal", p.TurnID, p.Status)
+	if err := terminal(p); err != nil { // refused before it waits for the lock
+		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.usable(ctx); err != nil {
 		return fmt.Errorf("finish turn %s: %w", p.TurnID, err)
+	}
+	return s.finishTurn(p)
+}
+
+// FinishTurns records the ends of several claimed turns and updates their
+// tasks, as one transaction, as FinishTurn would one after another. errs[i]
+// is the error of p[i] alone: ErrLeaseLost when its claim is no longer
+// held. When err is set, nothing was recorded.
+func (s *Store) FinishTurns(ctx context.Context, p []store.FinishTurnParams) (errs []error, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.usable(ctx); err != nil {
+		return nil, fmt.Errorf("finish %d turns: %w", len(p), err)
+	}
+	errs = make([]error, len(p))
+	for i := range p {
+		errs[i] = s.finishTurn(p[i])
+	}
+	return errs, nil
+}
+
+// terminal refuses a finish to a status that is not terminal.
+func terminal(p store.FinishTurnParams) error {
+	if !p.Status.Terminal() {
+		return fmt.Errorf("finish turn %s: status %q is not terminal", p.TurnID, p.Status)
+	}
+	return nil
+}
+
+// finishTurn records the end of one claimed turn. The caller holds the
+// write lock.
+func (s *Store) finishTurn(p store.FinishTurnParams) error {
+	if err := terminal(p); err != nil {
+		return err
 	}
 	r := s.turns[p.TurnID]
 	if !r.heldBy(p.Owner, p.Attempt) {

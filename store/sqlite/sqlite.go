@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"time"
 
 	sqlitedriver "modernc.org/sqlite"
@@ -33,10 +34,22 @@ type Store struct {
 var _ store.Store = (*Store)(nil)
 
 // Every connection waits for locks instead of failing at once, checks
-// foreign keys, and uses WAL with synchronous=NORMAL (durable at each
-// checkpoint, never corrupt).
+// foreign keys, and uses WAL with synchronous=NORMAL. In WAL mode NORMAL
+// syncs at checkpoints, not at each commit: a committed transaction is in
+// the WAL file, in the OS's page cache, when COMMIT returns, so an
+// acknowledged create survives a crash of the process; only a power loss or
+// an OS crash can lose the last transactions before a checkpoint, and never
+// corrupts the database.
 const pragmas = "_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)" +
 	"&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
+
+// writerPragmas are for the one connection that writes. It checkpoints
+// every 10000 pages of WAL (about 40 MiB) instead of SQLite's 1000: a
+// checkpoint writes each page once however often the WAL holds it, and
+// syncs twice, and the hot pages of the queue are in most transactions;
+// BenchmarkCreateTurn measured creates 20% faster. The WAL file keeps that
+// size once it reached it.
+const writerPragmas = "&_pragma=wal_autocheckpoint(10000)&_txlock=immediate"
 
 // Open opens the SQLite database file at path, creating it when missing, and
 // brings its schema up to date. It refuses, with an error wrapping
@@ -45,7 +58,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if path == "" || path == ":memory:" {
 		return nil, fmt.Errorf("open sqlite %q: a database file path is required", path)
 	}
-	w, err := sql.Open("sqlite", path+"?"+pragmas+"&_txlock=immediate")
+	w, err := sql.Open("sqlite", path+"?"+pragmas+writerPragmas)
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
@@ -203,6 +216,10 @@ func unixNano(t time.Time) int64 { return t.UnixNano() }
 
 func fromUnixNano(n int64) time.Time { return time.Unix(0, n).UTC() }
 
+// stored is t as it reads back once stored: in UTC, to the nanosecond,
+// without a monotonic clock reading.
+func stored(t time.Time) time.Time { return fromUnixNano(unixNano(t)) }
+
 func fromNullUnixNano(n sql.NullInt64) *time.Time {
 	if !n.Valid {
 		return nil
@@ -227,4 +244,14 @@ func nullBytes(b []byte) any {
 // scanner is a *sql.Row or *sql.Rows.
 type scanner interface {
 	Scan(dest ...any) error
+}
+
+// qualified returns columns, a comma-separated list of names, with each
+// name qualified by table, for queries that join tables with names in common.
+func qualified(table, columns string) string {
+	names := strings.Split(columns, ",")
+	for i, n := range names {
+		names[i] = table + "." + strings.TrimSpace(n)
+	}
+	return strings.Join(names, ", ")
 }

@@ -154,9 +154,9 @@ func rawDB(t *testing.T, path string) *sql.DB {
 	return db
 }
 
-// BenchmarkClaimFinish measures the queue's round trip: create a task, claim
-// its turn, finish it.
-func BenchmarkClaimFinish(b *testing.B) {
+// BenchmarkCreateTurn measures the create call alone: a new task, its
+// worker and its turn, as a client's POST does.
+func BenchmarkCreateTurn(b *testing.B) {
 	ctx := b.Context()
 	st := newStore(b)
 	if err := st.CreateAPIKey(ctx, "key", "org", "user", []byte("hash"), time.Now()); err != nil {
@@ -165,6 +165,7 @@ func BenchmarkClaimFinish(b *testing.B) {
 	p := store.Principal{KeyID: "key", OrgID: "org", UserID: "user"}
 	now := time.Now()
 	n := 0
+	b.ReportAllocs()
 	for b.Loop() {
 		n++
 		id := fmt.Sprint(n)
@@ -175,17 +176,114 @@ func BenchmarkClaimFinish(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		c, err := st.ClaimTurn(ctx, "runner", now, time.Minute)
+	}
+}
+
+// BenchmarkClaimFinish measures the queue's round trip: create a task, claim
+// its turn, finish it.
+func BenchmarkClaimFinish(b *testing.B) {
+	q := newQueueBench(b)
+	for b.Loop() {
+		q.createTasks(b, 1)
+		start := time.Now()
+		c, err := q.st.ClaimTurn(q.ctx, "runner", q.now, time.Minute)
 		if err != nil || c == nil {
 			b.Fatalf("ClaimTurn = %v, %v", c, err)
 		}
-		err = st.FinishTurn(ctx, store.FinishTurnParams{
-			TurnID: c.Turn.ID, Owner: "runner", Attempt: c.Attempt, Status: store.StatusCompleted,
-			OutputText: "hi", Credits: 1, DurationMs: 1, Now: now,
+		q.claim += time.Since(start)
+		start = time.Now()
+		if err := q.st.FinishTurn(q.ctx, q.finished(*c)); err != nil {
+			b.Fatal(err)
+		}
+		q.finish += time.Since(start)
+	}
+	q.report(b)
+}
+
+// BenchmarkClaimFinishBatch is BenchmarkClaimFinish as a busy runner pool
+// drives the queue: each create is its own call, as from its own client, but
+// the pool claims 16 turns at once and finishes them in one call.
+func BenchmarkClaimFinishBatch(b *testing.B) {
+	const batch = 16
+	q := newQueueBench(b)
+	ps := make([]store.FinishTurnParams, 0, batch)
+	for b.Loop() {
+		q.createTasks(b, batch)
+		start := time.Now()
+		claims, err := q.st.ClaimTurns(q.ctx, "runner", q.now, time.Minute, batch)
+		if err != nil || len(claims) != batch {
+			b.Fatalf("ClaimTurns = %d claims, %v", len(claims), err)
+		}
+		q.claim += time.Since(start)
+		ps = ps[:0]
+		for _, c := range claims {
+			ps = append(ps, q.finished(c))
+		}
+		start = time.Now()
+		errs, err := q.st.FinishTurns(q.ctx, ps)
+		if err == nil {
+			err = errors.Join(errs...)
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		q.finish += time.Since(start)
+	}
+	q.report(b)
+}
+
+// queueBench is the state of a queue benchmark: a store with an API key,
+// and the time each phase took.
+type queueBench struct {
+	st                    *sqlite.Store
+	ctx                   context.Context
+	p                     store.Principal
+	now                   time.Time
+	turns                 int
+	create, claim, finish time.Duration
+}
+
+func newQueueBench(b *testing.B) *queueBench {
+	q := &queueBench{st: newStore(b), ctx: b.Context(), now: time.Now(),
+		p: store.Principal{KeyID: "key", OrgID: "org", UserID: "user"}}
+	if err := q.st.CreateAPIKey(q.ctx, "key", "org", "user", []byte("hash"), q.now); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	return q
+}
+
+// createTasks creates n tasks, one call each.
+func (q *queueBench) createTasks(b *testing.B, n int) {
+	start := time.Now()
+	for range n {
+		q.turns++
+		id := fmt.Sprint(q.turns)
+		_, err := q.st.CreateTurn(q.ctx, store.CreateTurnParams{
+			Principal: q.p, TaskID: "task-" + id, NewWorkerID: "worker-" + id, TurnID: "turn-" + id,
+			Input: "hello", Budget: "standard", Now: q.now,
 		})
 		if err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "turns/s")
+	q.create += time.Since(start)
+}
+
+// finished is the end of a claimed turn.
+func (q *queueBench) finished(c store.Claim) store.FinishTurnParams {
+	return store.FinishTurnParams{
+		TurnID: c.Turn.ID, Owner: c.Owner, Attempt: c.Attempt, Status: store.StatusCompleted,
+		OutputText: "hi", Credits: 1, DurationMs: 1, Now: q.now,
+	}
+}
+
+// report reports turns/s for the whole round trip, and the time per turn of
+// each phase.
+func (q *queueBench) report(b *testing.B) {
+	n := float64(q.turns)
+	b.ReportMetric(n/b.Elapsed().Seconds(), "turns/s")
+	b.ReportMetric(float64(q.create.Microseconds())/n, "create-us/turn")
+	b.ReportMetric(float64(q.claim.Microseconds())/n, "claim-us/turn")
+	b.ReportMetric(float64(q.finish.Microseconds())/n, "finish-us/turn")
 }

@@ -40,13 +40,17 @@ var (
 	// another organization's task from the creation of a new one.
 	getAnyTaskSQL = prepared(`SELECT ` + taskColumns + ` FROM tasks WHERE id = ?`)
 
+	// The inserts and updates of a create return nothing: the create builds
+	// its rows from what it stored, which saves SQLite the ephemeral table
+	// of a RETURNING clause and the driver the scan.
+
 	appendTurnSQL = prepared(`UPDATE tasks
-		SET status = 'pending', completed_at = NULL, turn_count = turn_count + 1
-		WHERE id = ? RETURNING ` + taskColumns)
+		SET status = ?, completed_at = NULL, turn_count = turn_count + 1
+		WHERE id = ?`)
 
 	insertTaskSQL = prepared(`INSERT INTO tasks
 		(id, org_id, worker_id, created_by_user_id, title, triggered_by, created_at, status, turn_count)
-		VALUES (?, ?, ?, ?, ?, 'api', ?, 'pending', 1) RETURNING ` + taskColumns)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 )
 
 // getTask returns a task of org; sql.ErrNoRows when none.
@@ -106,10 +110,12 @@ func appendTurn(ctx context.Context, c conn, task store.Task, p store.CreateTurn
 	case p.WorkerID != "" && p.WorkerID != task.WorkerID:
 		return store.CreateTurnResult{}, fmt.Errorf("task %s, worker %s: %w", task.ID, p.WorkerID, store.ErrWorkerMismatch)
 	}
-	task, err := scanTask(c.QueryRowContext(ctx, appendTurnSQL, task.ID))
-	if err != nil {
+	if _, err := c.ExecContext(ctx, appendTurnSQL, string(store.StatusPending), task.ID); err != nil {
 		return store.CreateTurnResult{}, err
 	}
+	// What appendTurnSQL did; no other writer can come between.
+	task.Status, task.CompletedAt = store.StatusPending, nil
+	task.TurnCount++
 	worker, err := getWorker(ctx, c, task.OrgID, task.WorkerID)
 	if err != nil {
 		return store.CreateTurnResult{}, err
@@ -134,15 +140,35 @@ func newTask(ctx context.Context, c conn, p store.CreateTurnParams) (store.Creat
 			return store.CreateTurnResult{}, fmt.Errorf("worker %s: %w", p.WorkerID, translate(err))
 		}
 	} else {
-		worker, err = scanWorker(c.QueryRowContext(ctx, insertWorkerSQL,
-			p.NewWorkerID, p.Principal.OrgID, nullString(p.Principal.UserID), p.Input, unixNano(p.Now)))
-		if err != nil {
+		worker = store.Worker{
+			ID:              p.NewWorkerID,
+			OrgID:           p.Principal.OrgID,
+			CreatedByUserID: p.Principal.UserID,
+			Instructions:    p.Input,
+			CreatedAt:       stored(p.Now),
+		}
+		if err := insertWorker(ctx, c, worker); err != nil {
 			return store.CreateTurnResult{}, err
 		}
 	}
-	task, err := scanTask(c.QueryRowContext(ctx, insertTaskSQL,
-		p.TaskID, p.Principal.OrgID, worker.ID, nullString(p.Principal.UserID), p.Title, unixNano(p.Now)))
+	task := store.Task{
+		ID:              p.TaskID,
+		OrgID:           p.Principal.OrgID,
+		WorkerID:        worker.ID,
+		CreatedByUserID: p.Principal.UserID,
+		Title:           p.Title,
+		TriggeredBy:     "api",
+		CreatedAt:       stored(p.Now),
+		Status:          store.StatusPending,
+		TurnCount:       1,
+	}
+	res, err := c.ExecContext(ctx, insertTaskSQL,
+		task.ID, task.OrgID, task.WorkerID, nullString(task.CreatedByUserID), task.Title, task.TriggeredBy,
+		unixNano(task.CreatedAt), string(task.Status), task.TurnCount)
 	if err != nil {
+		return store.CreateTurnResult{}, err
+	}
+	if task.Position, err = res.LastInsertId(); err != nil { // position is the rowid
 		return store.CreateTurnResult{}, err
 	}
 	turn, err := insertTurn(ctx, c, task, p)
@@ -155,8 +181,20 @@ func newTask(ctx context.Context, c conn, p store.CreateTurnParams) (store.Creat
 // insertTurn stores the task's latest turn, seq task.TurnCount, runnable at
 // once.
 func insertTurn(ctx context.Context, c conn, task store.Task, p store.CreateTurnParams) (store.Turn, error) {
-	return scanTurn(c.QueryRowContext(ctx, insertTurnSQL,
-		p.TurnID, task.ID, task.OrgID, task.TurnCount, p.Input, p.Budget, unixNano(p.Now)))
+	t := store.Turn{
+		ID:         p.TurnID,
+		TaskID:     task.ID,
+		OrgID:      task.OrgID,
+		Seq:        task.TurnCount,
+		Role:       "user",
+		Input:      p.Input,
+		Budget:     p.Budget,
+		Status:     store.StatusPending,
+		AcceptedAt: stored(p.Now),
+	}
+	_, err := c.ExecContext(ctx, insertTurnSQL,
+		t.ID, t.TaskID, t.OrgID, t.Seq, t.Role, t.Input, t.Budget, string(t.Status), unixNano(t.AcceptedAt))
+	return t, err
 }
 
 // GetTask returns a task of org. ErrNotFound when none.

@@ -18,10 +18,11 @@ var (
 	listTurnsSQL = prepared(`SELECT ` + turnColumns + ` FROM turns
 		WHERE task_id = ? AND seq < ? ORDER BY seq`)
 
-	// insertTurnSQL stores a turn runnable at once.
+	// insertTurnSQL stores a turn; the other columns start at their
+	// defaults, as store.Turn's fields at their zero values.
 	insertTurnSQL = prepared(`INSERT INTO turns
 		(id, task_id, org_id, seq, role, input, budget, status, accepted_at)
-		VALUES (?, ?, ?, ?, 'user', ?, ?, 'pending', ?) RETURNING ` + turnColumns)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 )
 
 func scanTurn(sc scanner) (store.Turn, error) {

@@ -15,7 +15,7 @@ var (
 
 	insertWorkerSQL = prepared(`INSERT INTO workers
 		(id, org_id, created_by_user_id, instructions, created_at)
-		VALUES (?, ?, ?, ?, ?) RETURNING ` + workerColumns)
+		VALUES (?, ?, ?, ?, ?)`)
 )
 
 func scanWorker(sc scanner) (store.Worker, error) {
@@ -35,6 +35,13 @@ func scanWorker(sc scanner) (store.Worker, error) {
 // getWorker returns a worker of org; sql.ErrNoRows when none.
 func getWorker(ctx context.Context, c conn, orgID, workerID string) (store.Worker, error) {
 	return scanWorker(c.QueryRowContext(ctx, getWorkerSQL, workerID, orgID))
+}
+
+// insertWorker stores w.
+func insertWorker(ctx context.Context, c conn, w store.Worker) error {
+	_, err := c.ExecContext(ctx, insertWorkerSQL,
+		w.ID, w.OrgID, nullString(w.CreatedByUserID), w.Instructions, unixNano(w.CreatedAt))
+	return err
 }
 
 // GetWorker returns a worker of org. ErrNotFound when none.

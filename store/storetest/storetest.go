@@ -33,6 +33,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ListTasks", testListTasks},
 		{"ArchiveTask", testArchiveTask},
 		{"Queue", testQueue},
+		{"QueueBatch", testQueueBatch},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
@@ -144,6 +145,28 @@ func (b *bundle) claimNone(t *testing.T, now time.Time) {
 	if c != nil {
 		t.Fatalf("ClaimTurn = turn %s (task %s, seq %d), want nil", c.Turn.ID, c.Turn.TaskID, c.Turn.Seq)
 	}
+}
+
+// claimTurns claims up to max turns with ClaimTurns.
+func (b *bundle) claimTurns(t *testing.T, owner string, now time.Time, max int) []store.Claim {
+	t.Helper()
+	claims, err := b.st.ClaimTurns(b.ctx, owner, now, lease, max)
+	if err != nil {
+		t.Fatalf("ClaimTurns(%s, %d): %v", owner, max, err)
+	}
+	if len(claims) > max {
+		t.Fatalf("ClaimTurns(%s, %d) = %d claims", owner, max, len(claims))
+	}
+	return claims
+}
+
+// turnIDs returns the ids of the claimed turns.
+func turnIDs(claims []store.Claim) []string {
+	ids := make([]string, len(claims))
+	for i, c := range claims {
+		ids[i] = c.Turn.ID
+	}
+	return ids
 }
 
 // finish ends a claimed turn as completed.
