@@ -125,66 +125,87 @@ func (s *Service) CreateTask(ctx context.Context, who store.Principal, p CreateP
 		params.IdempotencyKey = p.IdempotencyKey
 		params.RequestHash = requestHash(p)
 	}
+	// Subscribe before the turn exists, so that its end cannot slip by
+	// between the commit and the wait.
+	w := s.watch(params.TurnID)
 	res, err := s.cfg.Store.CreateTurn(ctx, params)
 	if err != nil {
+		w.cancel()
 		return Created{}, fmt.Errorf("create turn: %w", err)
 	}
-	if !res.Replayed {
+	if res.Replayed {
+		// Another call's turn: it may have ended long ago, so look first.
+		w.cancel()
+		w = s.watch(res.Turn.ID)
+		w.ready = true
+	} else {
 		// Best effort: runners also poll, so a failed wake-up only delays.
 		_ = s.cfg.Bus.Runnable(context.WithoutCancel(ctx))
 	}
-	if err := s.waitTurn(ctx, res.Turn.ID); err != nil {
-		return Created{}, err
-	}
-	task, turns, err := s.cfg.Store.GetTaskWithTurns(ctx, who.OrgID, res.Task.ID)
-	if err != nil {
-		return Created{}, fmt.Errorf("read task %s: %w", res.Task.ID, err)
-	}
-	out := Created{Task: task, Worker: res.Worker}
-	for _, t := range turns {
-		out.Turns = append(out.Turns, t)
-		if t.ID == res.Turn.ID {
-			out.Turn = t
-			break
-		}
-	}
-	if out.Turn.ID == "" {
-		return Created{}, fmt.Errorf("turn %s missing from task %s", res.Turn.ID, task.ID)
-	}
-	return out, nil
+	return s.wait(ctx, who.OrgID, res, w)
 }
 
-// waitTurn returns when the turn is terminal, the wait limit passed, or ctx
-// ended (then with ctx's error).
-func (s *Service) waitTurn(ctx context.Context, turnID string) error {
+// watcher is a subscription to a turn's end.
+type watcher struct {
+	turnID string
+	done   <-chan struct{}
+	cancel func()
+	ready  bool // read the turn at once, without waiting for a wake-up
+}
+
+func (s *Service) watch(turnID string) *watcher {
 	done, cancel := s.cfg.Bus.WaitTurn(turnID)
-	defer cancel()
+	return &watcher{turnID: turnID, done: done, cancel: cancel}
+}
+
+// wait reads the task when the turn's end is announced (or on a slow
+// re-check, in case a wake-up was lost) and returns once the turn is
+// terminal, the wait limit passed, or the server stops waiting; when ctx
+// ends it returns ctx's error. Each look costs one read of the task.
+func (s *Service) wait(ctx context.Context, orgID string, res store.CreateTurnResult, w *watcher) (Created, error) {
+	defer func() { w.cancel() }()
 	limit := time.NewTimer(s.cfg.WaitLimit)
 	defer limit.Stop()
 	recheck := time.NewTicker(s.cfg.RecheckEvery)
 	defer recheck.Stop()
+	look, last := w.ready, false
 	for {
-		// Subscribed first, then read: a turn that ends in between is seen.
-		t, err := s.cfg.Store.GetTurn(ctx, turnID)
-		if err != nil {
-			return fmt.Errorf("read turn %s: %w", turnID, err)
+		if look || last {
+			out, err := s.read(ctx, orgID, res)
+			if err != nil || last || out.Turn.Status.Terminal() {
+				return out, err
+			}
 		}
-		if t.Status.Terminal() {
-			return nil
-		}
+		look = false
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return Created{}, ctx.Err()
 		case <-limit.C:
-			return nil
+			last = true
 		case <-s.stop:
-			return nil
-		case <-done:
-			cancel()
-			done, cancel = s.cfg.Bus.WaitTurn(turnID)
+			last = true
+		case <-w.done:
+			look = true
+			w.cancel()
+			w = s.watch(w.turnID)
 		case <-recheck.C:
+			look = true
 		}
 	}
+}
+
+// read returns the task with its turns up to the create call's turn.
+func (s *Service) read(ctx context.Context, orgID string, res store.CreateTurnResult) (Created, error) {
+	task, turns, err := s.cfg.Store.GetTaskWithTurns(ctx, orgID, res.Task.ID)
+	if err != nil {
+		return Created{}, fmt.Errorf("read task %s: %w", res.Task.ID, err)
+	}
+	for i, t := range turns {
+		if t.ID == res.Turn.ID {
+			return Created{Task: task, Worker: res.Worker, Turn: t, Turns: turns[:i+1]}, nil
+		}
+	}
+	return Created{}, fmt.Errorf("turn %s missing from task %s", res.Turn.ID, task.ID)
 }
 
 // RetrieveTask returns a task of org with all its turns.
