@@ -3,6 +3,9 @@ package server
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,6 +18,43 @@ type metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	turns    *prometheus.CounterVec
+	// perRoute caches the children of requests and duration: looking a
+	// child up by label values hashes them on every request.
+	perRoute sync.Map // routeKey → routeMetrics
+}
+
+type routeMetrics struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
+}
+
+// observe counts one answered request.
+func (m *metrics) observe(method, route string, code int, seconds float64) {
+	switch method {
+	case http.MethodGet, http.MethodPost, http.MethodDelete, http.MethodPut, http.MethodPatch, http.MethodHead, http.MethodOptions:
+	default:
+		method, route = "", "other" // clients choose methods: keep the label values few
+	}
+	key := routeKey{method, route, code}
+	rm, ok := m.perRoute.Load(key)
+	if !ok {
+		label := "other"
+		if route != "other" {
+			label = method + " " + route
+		}
+		rm, _ = m.perRoute.LoadOrStore(key, routeMetrics{
+			requests: m.requests.WithLabelValues(label, strconv.Itoa(code)),
+			duration: m.duration.WithLabelValues(label),
+		})
+	}
+	r := rm.(routeMetrics)
+	r.requests.Inc()
+	r.duration.Observe(seconds)
+}
+
+type routeKey struct {
+	method, route string
+	code          int
 }
 
 func newMetrics(reg *prometheus.Registry, st store.Store) (*metrics, error) {

@@ -52,15 +52,16 @@ type Config struct {
 
 // Server is the Tasks API over HTTP.
 type Server struct {
-	svc       *service.Service
-	log       *slog.Logger
-	publicURL string
-	auth      *authenticator
-	limiter   *limiter
-	metrics   *metrics
-	registry  *prometheus.Registry
-	handler   http.Handler
-	draining  atomic.Bool
+	svc        *service.Service
+	log        *slog.Logger
+	publicURL  string
+	auth       *authenticator
+	limiter    *limiter
+	metrics    *metrics
+	registry   *prometheus.Registry
+	handler    http.Handler
+	draining   atomic.Bool
+	requestIDs *requestIDs
 }
 
 // New builds the server's handler chain.
@@ -78,12 +79,13 @@ func New(cfg Config) (*Server, error) {
 		cfg.Registry = prometheus.NewRegistry()
 	}
 	s := &Server{
-		svc:       cfg.Service,
-		log:       cfg.Logger,
-		publicURL: strings.TrimRight(cfg.PublicURL, "/"),
-		auth:      newAuthenticator(cfg.Store, cfg.KeyCacheTTL),
-		limiter:   newLimiter(cfg.RateLimit, cfg.RateBurst),
-		registry:  cfg.Registry,
+		svc:        cfg.Service,
+		log:        cfg.Logger,
+		publicURL:  strings.TrimRight(cfg.PublicURL, "/"),
+		auth:       newAuthenticator(cfg.Store, cfg.KeyCacheTTL),
+		limiter:    newLimiter(cfg.RateLimit, cfg.RateBurst),
+		registry:   cfg.Registry,
+		requestIDs: newRequestIDs(),
 	}
 	m, err := newMetrics(cfg.Registry, cfg.Store)
 	if err != nil {
