@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"math"
 
 	"github.com/handinger/handinger/store"
 )
@@ -304,23 +303,59 @@ func (s *Store) GetTask(ctx context.Context, orgID, taskID string) (store.Task, 
 // GetTaskWithTurns returns a task of org and all its turns in seq order, read
 // from one snapshot. ErrNotFound when none.
 func (s *Store) GetTaskWithTurns(ctx context.Context, orgID, taskID string) (store.Task, []store.Turn, error) {
-	var (
-		task  store.Task
-		turns []store.Turn
-	)
-	err := s.reader().inTx(ctx, func(c conn) error {
-		var err error
-		if task, err = getTask(ctx, c, orgID, taskID); err != nil {
-			return err
-		}
-		turns, err = listTurns(ctx, c, taskID, math.MaxInt)
-		return err
-	})
+	// One statement is one snapshot: the task's derived status and totals
+	// always agree with its turns, without the cost of a transaction.
+	rows, err := s.reader().QueryContext(ctx, taskWithTurnsSQL, taskID, orgID)
 	if err != nil {
-		return store.Task{}, nil, fmt.Errorf("get task %s with turns: %w", taskID, err)
+		return store.Task{}, nil, fmt.Errorf("get task %s with turns: %w", taskID, translate(err))
+	}
+	defer rows.Close()
+	var task store.Task
+	turns := []store.Turn{}
+	for rows.Next() {
+		j := joinedRow{rows: rows}
+		t, err := scanTask(&j)
+		if err != nil {
+			return store.Task{}, nil, fmt.Errorf("get task %s with turns: %w", taskID, translate(err))
+		}
+		task = t
+		turns = append(turns, j.turn)
+	}
+	if err := rows.Err(); err != nil {
+		return store.Task{}, nil, fmt.Errorf("get task %s with turns: %w", taskID, translate(err))
+	}
+	if len(turns) == 0 { // every task has a turn: no row means no task
+		return store.Task{}, nil, fmt.Errorf("get task %s with turns: %w", taskID, store.ErrNotFound)
 	}
 	return task, turns, nil
 }
+
+// taskWithTurnsSQL reads a task and its turns in one statement, a row per
+// turn with the task's columns first.
+var taskWithTurnsSQL = prepared(`SELECT ` + qualified("t", taskColumns) + `, ` + qualified("u", turnColumns) + `
+	FROM tasks t JOIN turns u ON u.task_id = t.id
+	WHERE t.id = ? AND t.org_id = ? ORDER BY u.seq`)
+
+// joinedRow scans a row of taskWithTurnsSQL with scanTask and scanTurn:
+// scanTask hands it the task's destinations, and it scans them together
+// with the turn's in one call.
+type joinedRow struct {
+	rows *sql.Rows
+	turn store.Turn
+}
+
+func (j *joinedRow) Scan(taskDest ...any) error {
+	t, err := scanTurn(scanFunc(func(turnDest ...any) error {
+		return j.rows.Scan(append(taskDest, turnDest...)...)
+	}))
+	j.turn = t
+	return err
+}
+
+// scanFunc adapts a function to the scanner interface.
+type scanFunc func(dest ...any) error
+
+func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
 
 // ListTasks returns one page of an organization's unarchived tasks, newest
 // first, and the Position to pass as Before for the next page (0 on the
