@@ -70,7 +70,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error, d
 			return
 		}
 	}
-	s.log.ErrorContext(r.Context(), "request failed", "err", err, "path", r.URL.Path)
+	s.log.ErrorContext(r.Context(), "request failed", "err", err, "path", r.URL.Path,
+		"request_id", w.Header().Get("X-Request-Id"))
 	problem.Write(w, r, problem.New(http.StatusInternalServerError, "internal", "Internal server error",
 		"The server failed to answer; quote the request id when reporting it."))
 }

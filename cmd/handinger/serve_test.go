@@ -304,3 +304,23 @@ func TestKeysCreateAndServeHelp(t *testing.T) {
 		}
 	}
 }
+
+// TestFlagsFromEnvironment checks that each flag's environment variable
+// sets it, and that a bad value there is a usage error like on the line.
+func TestFlagsFromEnvironment(t *testing.T) {
+	t.Setenv("HANDINGER_VALIDATE", "sometimes")
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"serve", "--addr", "127.0.0.1:0"}, &out, &errb); code != exitUsage {
+		t.Errorf("HANDINGER_VALIDATE=sometimes: exit %d, want %d: %s", code, exitUsage, errb.String())
+	}
+	if !strings.Contains(errb.String(), "sometimes") {
+		t.Errorf("the error does not name the bad value: %s", errb.String())
+	}
+	t.Setenv("HANDINGER_VALIDATE", "full")
+	t.Setenv("HANDINGER_DB", "mysql://nope")
+	errb.Reset()
+	if code := run(context.Background(), []string{"serve", "--addr", "127.0.0.1:0"}, &out, &errb); code != exitUsage ||
+		!strings.Contains(errb.String(), "mysql://nope") {
+		t.Errorf("HANDINGER_DB: exit %d: %s", code, errb.String())
+	}
+}
