@@ -122,6 +122,12 @@ func routeOf(r *http.Request) string {
 		return "/readyz"
 	case p == "/metrics":
 		return "/metrics"
+	case strings.HasPrefix(p, "/tasks/"):
+		return "/tasks/{taskId}"
+	case strings.HasPrefix(p, "/workers/"):
+		return "/workers/{workerId}"
+	case strings.HasPrefix(p, "/assets/"):
+		return "/assets/{name}"
 	}
 	return "other"
 }

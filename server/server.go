@@ -112,6 +112,11 @@ func New(cfg Config) (*Server, error) {
 		ErrorHandlerFunc: s.requestError,
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{}))
+	// The pages behind the url fields of tasks and workers (pages.go); they
+	// answer GET and HEAD, other methods 405.
+	mux.HandleFunc("/tasks/{taskId}", s.taskPage)
+	mux.HandleFunc("/workers/{workerId}", s.workerPage)
+	mux.HandleFunc("/assets/{name}", s.pageAsset)
 	// Paths of the API with a method it does not serve.
 	for _, p := range []string{"/api/tasks", "/api/tasks/{taskId}", "/api/tasks/{taskId}/turns", "/healthz", "/readyz"} {
 		mux.HandleFunc(p, methodNotAllowed)
