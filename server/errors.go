@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/handinger/handinger/problem"
 	"github.com/handinger/handinger/service"
@@ -26,7 +27,8 @@ type failure struct {
 	status  int
 	slug    string
 	title   string
-	noRetry bool // permanent: answer carries x-should-retry: false
+	noRetry bool   // permanent: answer carries x-should-retry: false
+	field   string // "in:pointer" of the offending field, if one is
 }
 
 // failures is the one error → HTTP status table. Every non-2xx answer of
@@ -35,14 +37,14 @@ var failures = []struct {
 	err error
 	failure
 }{
-	{store.ErrNotFound, failure{http.StatusNotFound, "not-found", "Not found", false}},
-	{store.ErrArchived, failure{http.StatusConflict, "task-archived", "Task archived", true}},
-	{store.ErrWorkerMismatch, failure{http.StatusConflict, "worker-mismatch", "Worker mismatch", true}},
-	{store.ErrForbidden, failure{http.StatusForbidden, "forbidden", "Forbidden", true}},
-	{store.ErrIdempotencyMismatch, failure{http.StatusUnprocessableEntity, "idempotency-key-reused", "Idempotency key reused", true}},
-	{service.ErrUnknownBudget, failure{http.StatusBadRequest, "invalid-request", "Invalid request", false}},
-	{errBadCursor, failure{http.StatusBadRequest, "invalid-request", "Invalid request", false}},
-	{errUnavailable, failure{http.StatusServiceUnavailable, "unavailable", "Service unavailable", false}},
+	{store.ErrNotFound, failure{http.StatusNotFound, "not-found", "Not found", false, ""}},
+	{store.ErrArchived, failure{http.StatusConflict, "task-archived", "Task archived", true, ""}},
+	{store.ErrWorkerMismatch, failure{http.StatusConflict, "worker-mismatch", "Worker mismatch", true, "body:/workerId"}},
+	{store.ErrForbidden, failure{http.StatusForbidden, "forbidden", "Forbidden", true, ""}},
+	{store.ErrIdempotencyMismatch, failure{http.StatusUnprocessableEntity, "idempotency-key-reused", "Idempotency key reused", true, "header:/Idempotency-Key"}},
+	{service.ErrUnknownBudget, failure{http.StatusBadRequest, "invalid-request", "Invalid request", false, "body:/budget"}},
+	{errBadCursor, failure{http.StatusBadRequest, "invalid-request", "Invalid request", false, "query:/cursor"}},
+	{errUnavailable, failure{http.StatusServiceUnavailable, "unavailable", "Service unavailable", false, ""}},
 }
 
 // writeError answers err as problem JSON, following the table; anything not
@@ -66,7 +68,11 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error, d
 			if detail == "" {
 				detail = err.Error()
 			}
-			problem.Write(w, r, problem.New(f.status, f.slug, f.title, detail))
+			p := problem.New(f.status, f.slug, f.title, detail)
+			if in, pointer, ok := strings.Cut(f.field, ":"); ok {
+				p.Errors = []problem.FieldError{{In: in, Pointer: pointer, Detail: detail}}
+			}
+			problem.Write(w, r, p)
 			return
 		}
 	}

@@ -81,6 +81,9 @@ func TestBadInput(t *testing.T) {
 					t.Errorf("problem names %v, not %s: %s", got, want, raw)
 				}
 			}
+			if c.status == 405 && res.Header.Get("Allow") != "GET, POST" {
+				t.Errorf("405 Allow = %q", res.Header.Get("Allow"))
+			}
 			if strings.Contains(string(raw), "goroutine") || strings.Contains(string(raw), ".go:") {
 				t.Errorf("answer leaks internals: %s", raw)
 			}

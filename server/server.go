@@ -118,7 +118,7 @@ func New(cfg Config) (*Server, error) {
 	mux.HandleFunc("/workers/{workerId}", s.workerPage)
 	mux.HandleFunc("/assets/{name}", s.pageAsset)
 	// Paths of the API with a method it does not serve.
-	for _, p := range []string{"/api/tasks", "/api/tasks/{taskId}", "/api/tasks/{taskId}/turns", "/healthz", "/readyz"} {
+	for p := range allowed {
 		mux.HandleFunc(p, methodNotAllowed)
 	}
 	mux.HandleFunc("/", notFound)
@@ -156,7 +156,19 @@ func detailOf(err error) string {
 	return ""
 }
 
+// allowed lists the methods each API path serves, for 405's Allow header.
+var allowed = map[string]string{
+	"/api/tasks":                "GET, POST",
+	"/api/tasks/{taskId}":       "GET, DELETE",
+	"/api/tasks/{taskId}/turns": "GET",
+	"/healthz":                  "GET",
+	"/readyz":                   "GET",
+}
+
 func methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	if a, ok := allowed[r.Pattern]; ok {
+		w.Header().Set("Allow", a)
+	}
 	problem.Write(w, r, problem.New(http.StatusMethodNotAllowed, "method-not-allowed", "Method not allowed",
 		fmt.Sprintf("%s is not served on %s.", r.Method, r.URL.Path)))
 }

@@ -68,8 +68,10 @@ func (h handlers) CreateTask(ctx context.Context, req gen.CreateTaskRequestObjec
 	created, err := h.s.svc.CreateTask(ctx, who, p)
 	if err != nil {
 		switch {
+		case errors.Is(err, store.ErrNotFound) && p.WorkerID != "" && p.TaskID != "":
+			return nil, fail(err, "Worker %s or task %s does not exist.", p.WorkerID, p.TaskID)
 		case errors.Is(err, store.ErrNotFound) && p.WorkerID != "":
-			return nil, fail(err, "Worker %s does not exist, or task %s belongs to another organization.", p.WorkerID, p.TaskID)
+			return nil, fail(err, "Worker %s does not exist.", p.WorkerID)
 		case errors.Is(err, store.ErrNotFound):
 			return nil, fail(err, "Task %s does not exist.", p.TaskID)
 		case errors.Is(err, store.ErrArchived):

@@ -256,7 +256,8 @@ func TestListTasks(t *testing.T) {
 	if len(res.JSON200.Items) != 1 || res.JSON200.NextCursor != nil {
 		t.Errorf("other org sees %d tasks", len(res.JSON200.Items))
 	}
-	if r, p := s.do("usr_alice", "GET", "/api/tasks?cursor=bm9wZQ", "", ""); r.StatusCode != 400 || !strings.Contains(p.Detail, "cursor") {
+	if r, p := s.do("usr_alice", "GET", "/api/tasks?cursor=bm9wZQ", "", ""); r.StatusCode != 400 || !strings.Contains(p.Detail, "cursor") ||
+		!slices.Contains(p.pointers(), "query:/cursor") {
 		t.Errorf("forged cursor: %d %+v", r.StatusCode, p)
 	}
 }

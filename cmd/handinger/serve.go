@@ -72,8 +72,8 @@ Runtimes (--runtime):
            budget, but calls no model. --builtin-delay spreads a delay over each turn;
            "[delay=2s]" and "[fail]" in an input stage a slow or a failing turn.
   exec     runs --exec-command (through /bin/sh -c) once per turn: the turn as JSON on
-           stdin (instructions, history, input, budget), the output on stdout; a non-zero
-           exit fails the turn with stderr's last line.
+           stdin (taskId, turnId, seq, workerId, instructions, history, input, budget), the
+           output on stdout; a non-zero exit fails the turn with stderr's last line.
 
 Every flag can also be set by the environment variable named in its help.`,
 		Args: cobra.NoArgs,
@@ -91,7 +91,7 @@ Every flag can also be set by the environment variable named in its help.`,
 	f.IntVar(&o.runners, "runners", 16, "turns run at once by this process")
 	f.DurationVar(&o.lease, "lease", 10*time.Second, "how long a claimed turn stays claimed without a heartbeat")
 	f.IntVar(&o.maxAttempts, "max-attempts", 3, "claims of a turn before it ends in error")
-	f.DurationVar(&o.shutdownGrace, "shutdown-grace", 10*time.Second, "on SIGINT/SIGTERM, time given to requests and running turns to finish")
+	f.DurationVar(&o.shutdownGrace, "shutdown-grace", 10*time.Second, "on SIGINT/SIGTERM, time given to requests and running turns to finish (waiting creates answer at once)")
 	f.StringVar(&o.onShutdown, "on-shutdown", "resume", "turns still running after the grace: resume (run again on restart) or abort")
 	f.Float64Var(&o.rateLimit, "rate-limit", 0, "requests per second allowed per API key (0: no limit)")
 	f.IntVar(&o.rateBurst, "rate-burst", 0, "requests above the rate allowed at once (default twice the rate)")
