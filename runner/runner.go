@@ -85,6 +85,8 @@ type Pool struct {
 	finishes     chan finishRequest
 	finisherDone chan struct{}
 	started      bool
+	shutdownOnce sync.Once
+	shutdownDone chan struct{}
 }
 
 // finishRequest asks the finisher to record a turn's end.
@@ -165,21 +167,23 @@ func (p *Pool) Shutdown(ctx context.Context) error {
 	if !p.started {
 		return nil
 	}
-	p.stopClaiming()
-	done := make(chan struct{})
-	go func() {
-		p.wg.Wait()
-		p.runs.Wait()
-		close(p.finishes)
-		<-p.finisherDone
-		close(done)
-	}()
+	p.shutdownOnce.Do(func() {
+		p.stopClaiming()
+		p.shutdownDone = make(chan struct{})
+		go func() {
+			p.wg.Wait()
+			p.runs.Wait()
+			close(p.finishes)
+			<-p.finisherDone
+			close(p.shutdownDone)
+		}()
+	})
 	select {
-	case <-done:
+	case <-p.shutdownDone:
 		return nil
 	case <-ctx.Done():
 		p.cancelRuns()
-		<-done
+		<-p.shutdownDone
 		return nil
 	}
 }
@@ -267,12 +271,11 @@ func (p *Pool) dispatch() {
 		free := p.cfg.Concurrency - int(running.Load())
 		if free > 0 {
 			claims, err := p.cfg.Store.ClaimTurns(p.claimCtx, p.cfg.Owner, p.cfg.Now(), p.cfg.Lease, free)
-			switch {
-			case p.claimCtx.Err() != nil:
-				return
-			case err != nil:
+			if err != nil && p.claimCtx.Err() == nil {
 				p.cfg.Logger.Error("claim turns", "err", err)
 			}
+			// Claims that committed are run even when shutdown began
+			// meanwhile: the shutdown rules then release or abort them.
 			for i := range claims {
 				running.Add(1)
 				p.runs.Add(1)
@@ -285,6 +288,9 @@ func (p *Pool) dispatch() {
 					default:
 					}
 				}(claims[i])
+			}
+			if p.claimCtx.Err() != nil {
+				return
 			}
 			if len(claims) == free {
 				continue // there may be more: claim again as soon as a slot frees
@@ -324,9 +330,7 @@ func (p *Pool) finisher() {
 		for _, r := range batch {
 			params = append(params, r.params)
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		errs, err := p.cfg.Store.FinishTurns(ctx, params)
-		cancel()
+		errs, err := p.finishWithRetry(params)
 		for i, r := range batch {
 			e := err
 			if e == nil && i < len(errs) {
@@ -340,22 +344,45 @@ func (p *Pool) finisher() {
 	}
 }
 
+// finishWithRetry records a batch of results, retrying a failure of the
+// whole call (not a lost lease) a few times: giving up means the reaper
+// re-runs turns that did finish.
+func (p *Pool) finishWithRetry(params []store.FinishTurnParams) ([]error, error) {
+	wait := 50 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		errs, err := p.cfg.Store.FinishTurns(ctx, params)
+		cancel()
+		if err == nil || attempt == 4 {
+			return errs, err
+		}
+		p.cfg.Logger.Warn("record turn results; retrying", "turns", len(params), "attempt", attempt, "err", err)
+		time.Sleep(wait)
+		wait *= 4
+	}
+}
+
 // run executes one claimed turn and records its outcome.
 func (p *Pool) run(c *store.Claim) {
 	log := p.cfg.Logger.With("turn_id", c.Turn.ID, "task_id", c.Turn.TaskID, "seq", c.Turn.Seq, "attempt", c.Attempt)
 	ctx, cancel := context.WithCancel(p.runCtx)
 	defer cancel()
 
+	// The heartbeat goes on until the result is recorded, not only while
+	// the runtime runs: a slow write must not let the lease lapse and the
+	// reaper re-run a turn that finished.
+	hbCtx, stopHeartbeat := context.WithCancel(context.Background())
 	var lost sync.Once
 	leaseLost := make(chan struct{})
 	hbDone := make(chan struct{})
+	defer func() { stopHeartbeat(); <-hbDone }()
 	go func() {
 		defer close(hbDone)
 		t := time.NewTicker(p.cfg.HeartbeatEvery)
 		defer t.Stop()
 		for {
 			select {
-			case <-ctx.Done():
+			case <-hbCtx.Done():
 				return
 			case <-t.C:
 			}
@@ -394,7 +421,6 @@ func (p *Pool) run(c *store.Claim) {
 	res, runErr := p.runSafely(ctx, req)
 	elapsed := time.Since(start)
 	cancel()
-	<-hbDone
 
 	select {
 	case <-leaseLost:
@@ -412,7 +438,9 @@ func (p *Pool) run(c *store.Claim) {
 			fin.StructuredOutput = b
 		}
 	}
-	stopped := p.runCtx.Err() != nil
+	// Stopped by the shutdown only if the run returned because of it: a turn
+	// that finished just before the grace ran out keeps its result.
+	stopped := p.runCtx.Err() != nil && (errors.Is(runErr, context.Canceled) || res.Incomplete == agent.IncompleteShutdown)
 	switch {
 	case stopped && p.cfg.OnShutdown == ShutdownResume:
 		rctx, rcancel := context.WithTimeout(context.Background(), 5*time.Second)

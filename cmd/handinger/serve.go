@@ -143,6 +143,9 @@ func serve(ctx context.Context, o serveOptions, stdout, stderr io.Writer) error 
 	if err != nil {
 		return usageError{fmt.Errorf("--validate: %w", err)}
 	}
+	if o.waitLimit <= 0 {
+		return usageError{fmt.Errorf("--wait-limit %s: want a positive duration", o.waitLimit)}
+	}
 	if o.onShutdown != string(runner.ShutdownResume) && o.onShutdown != string(runner.ShutdownAbort) {
 		return usageError{fmt.Errorf("--on-shutdown %q: want resume or abort", o.onShutdown)}
 	}

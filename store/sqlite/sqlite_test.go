@@ -287,3 +287,47 @@ func (q *queueBench) report(b *testing.B) {
 	b.ReportMetric(float64(q.claim.Microseconds())/n, "claim-us/turn")
 	b.ReportMetric(float64(q.finish.Microseconds())/n, "finish-us/turn")
 }
+
+// TestGroupCommitSurvivesCallersLeaving sends concurrent creates, half of
+// them with contexts cancelled at random moments: the callers that stay
+// must all succeed and find their turn stored, whatever the others do to
+// the transaction they share.
+func TestGroupCommitSurvivesCallersLeaving(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	st := open(t, filepath.Join(t.TempDir(), "handinger.db"))
+	t.Cleanup(func() { st.Close() })
+	if err := st.CreateAPIKey(ctx, "key", "org", "user", []byte("hash"), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	p := store.Principal{KeyID: "key", OrgID: "org", UserID: "user"}
+	for round := range 20 {
+		var wg sync.WaitGroup
+		for i := range 64 {
+			wg.Go(func() {
+				cctx, cancel := context.WithCancel(ctx)
+				defer cancel()
+				leaves := i%2 == 0
+				if leaves {
+					time.AfterFunc(time.Duration(i*37%2000)*time.Microsecond, cancel)
+				}
+				id := fmt.Sprintf("r%d-%d", round, i)
+				_, err := st.CreateTurn(cctx, store.CreateTurnParams{
+					Principal: p, TaskID: "task-" + id, TaskIDGiven: true, NewWorkerID: "worker-" + id,
+					TurnID: "turn-" + id, Input: "hello", Now: time.Now(),
+				})
+				if leaves {
+					return // either outcome is fine for a caller that left
+				}
+				if err != nil {
+					t.Errorf("a caller that stayed failed: %v", err)
+					return
+				}
+				if _, err := st.GetTurn(ctx, "turn-"+id); err != nil {
+					t.Errorf("acknowledged turn %s not stored: %v", id, err)
+				}
+			})
+		}
+		wg.Wait()
+	}
+}

@@ -130,7 +130,11 @@ func (s *Store) commitCreates() {
 				if _, err := c.ExecContext(ctx, savepointSQL); err != nil {
 					return err
 				}
-				res, err := createOne(r.ctx, c, r.p)
+				// The committer's context, not the caller's: interrupting a
+				// statement would roll back the whole shared transaction, not
+				// just this call's savepoint. A caller that leaves is skipped
+				// above, before its savepoint.
+				res, err := createOne(ctx, c, r.p)
 				if err != nil {
 					if _, rerr := c.ExecContext(ctx, rollbackToSQL); rerr != nil {
 						return rerr
