@@ -83,10 +83,7 @@ func (h handlers) CreateTask(ctx context.Context, req gen.CreateTaskRequestObjec
 		}
 		return nil, fail(err, "%s", err)
 	}
-	return gen.CreateTask200JSONResponse{
-		Body:    h.s.worker(created),
-		Headers: gen.CreateTask200ResponseHeaders{Location: "/api/tasks/" + created.Task.ID},
-	}, nil
+	return createOK{body: h.s.worker(created), location: "/api/tasks/" + created.Task.ID}, nil
 }
 
 // RetrieveTask implements GET /api/tasks/{taskId}.
@@ -95,7 +92,7 @@ func (h handlers) RetrieveTask(ctx context.Context, req gen.RetrieveTaskRequestO
 	if err != nil {
 		return nil, fail(err, "Task %s does not exist.", req.TaskId)
 	}
-	return gen.RetrieveTask200JSONResponse{Task: h.s.task(task), Turns: turns(list)}, nil
+	return retrieveOK{Task: h.s.task(task), Turns: turns(list)}, nil
 }
 
 // ListTurns implements GET /api/tasks/{taskId}/turns.
