@@ -42,7 +42,7 @@ type Config struct {
 	Bus     notify.Bus
 	// Owner names this process in leases (e.g. host:pid:random).
 	Owner string
-	// Concurrency is the number of turns run at once (default 16).
+	// Concurrency is the number of turns run at once (default 64).
 	Concurrency int
 	// Lease is how long a claim holds without a heartbeat (default 10 s);
 	// a crashed runner's turn is rescued about Lease+ReapEvery after the
@@ -107,7 +107,7 @@ func New(cfg Config) (*Pool, error) {
 		return nil, errors.New("runner: Owner is required")
 	}
 	if cfg.Concurrency <= 0 {
-		cfg.Concurrency = 16
+		cfg.Concurrency = 64
 	}
 	if cfg.Lease <= 0 {
 		cfg.Lease = 10 * time.Second

@@ -88,7 +88,7 @@ Every flag can also be set by the environment variable named in its help.`,
 	f.StringVar(&o.runtime, "runtime", "builtin", "what runs turns: builtin (a local stand-in) or exec")
 	f.DurationVar(&o.builtinDelay, "builtin-delay", 0, "builtin runtime: time each turn takes")
 	f.StringVar(&o.execCommand, "exec-command", "", "exec runtime: command run for each turn, through /bin/sh -c")
-	f.IntVar(&o.runners, "runners", 16, "turns run at once by this process")
+	f.IntVar(&o.runners, "runners", 64, "turns run at once by this process")
 	f.DurationVar(&o.lease, "lease", 10*time.Second, "how long a claimed turn stays claimed without a heartbeat")
 	f.IntVar(&o.maxAttempts, "max-attempts", 3, "claims of a turn before it ends in error")
 	f.DurationVar(&o.shutdownGrace, "shutdown-grace", 10*time.Second, "on SIGINT/SIGTERM, time given to requests and running turns to finish (waiting creates answer at once)")
