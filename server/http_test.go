@@ -235,3 +235,25 @@ func decodeProblem(t *testing.T, raw []byte) problemDoc {
 	}
 	return p
 }
+
+// TestServesItsSpec fetches /openapi.json, without a key, and checks it is
+// the contract the server implements.
+func TestServesItsSpec(t *testing.T) {
+	t.Parallel()
+	s := setup(t, options{})
+	res, err := http.Get(s.url + "/openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var doc struct {
+		OpenAPI string                    `json:"openapi"`
+		Paths   map[string]map[string]any `json:"paths"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&doc); err != nil || res.StatusCode != 200 {
+		t.Fatalf("status %d: %v", res.StatusCode, err)
+	}
+	if doc.OpenAPI != "3.0.3" || doc.Paths["/api/tasks"]["post"] == nil || doc.Paths["/api/tasks/{taskId}"]["delete"] == nil {
+		t.Errorf("not the contract: %q, %d paths", doc.OpenAPI, len(doc.Paths))
+	}
+}

@@ -122,6 +122,8 @@ func routeOf(r *http.Request) string {
 		return "/readyz"
 	case p == "/metrics":
 		return "/metrics"
+	case p == "/openapi.json":
+		return "/openapi.json"
 	case strings.HasPrefix(p, "/tasks/"):
 		return "/tasks/{taskId}"
 	case strings.HasPrefix(p, "/workers/"):

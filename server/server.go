@@ -112,6 +112,7 @@ func New(cfg Config) (*Server, error) {
 		ErrorHandlerFunc: s.requestError,
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /openapi.json", serveSpec)
 	// The pages behind the url fields of tasks and workers (pages.go); they
 	// answer GET and HEAD, other methods 405.
 	mux.HandleFunc("/tasks/{taskId}", s.taskPage)
@@ -176,6 +177,19 @@ func methodNotAllowed(w http.ResponseWriter, r *http.Request) {
 func notFound(w http.ResponseWriter, r *http.Request) {
 	problem.Write(w, r, problem.New(http.StatusNotFound, "not-found", "Not found",
 		fmt.Sprintf("Nothing is served at %s.", r.URL.Path)))
+}
+
+// serveSpec answers the contract this server implements (openapi.yaml, as
+// JSON), so that clients can be generated from a running server.
+func serveSpec(w http.ResponseWriter, r *http.Request) {
+	raw, err := gen.PathToRawSpec("openapi.json")["openapi.json"]()
+	if err != nil {
+		problem.Write(w, r, problem.New(http.StatusInternalServerError, "internal", "Internal server error",
+			"The embedded specification could not be read."))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(raw)
 }
 
 // limitBody caps every request body; reading past the cap fails with
