@@ -224,7 +224,7 @@ func TestTaskPageRefreshes(t *testing.T) {
 	browse(t, tab, "start the browser", chromedp.Navigate("about:blank"))
 
 	problems := consoleProblems(t, tab)
-	res := s.create(s.alice, gen.CreateTask{Input: "Think it over. [delay=2s]"})
+	res := s.create(s.alice, gen.CreateTask{Input: "Think it over. [delay=6s]"})
 	if !res.JSON200.Running {
 		t.Fatalf("the turn is not running after the wait limit: %+v", res.JSON200)
 	}
