@@ -56,6 +56,14 @@ fuzz: ## Run every fuzz target for FUZZTIME each (default 10s).
 		done; \
 	done
 
+LOADFLAGS ?= --clients 32 --duration 20s
+
+.PHONY: load
+load: ## Load-test a fresh server on SQLite over loopback (LOADFLAGS, e.g. --mix create=1).
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(GO) build -o "$$tmp/handinger" ./cmd/handinger && \
+	$(GO) run ./internal/cmd/loadgen --spawn "$$tmp/handinger" $(LOADFLAGS)
+
 .PHONY: run
 run: ## Run the server on its embedded SQLite default.
 	$(GO) run ./cmd/handinger serve
