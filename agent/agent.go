@@ -76,6 +76,37 @@ type Runtime interface {
 // ErrFailed wraps the failure of a turn that a runtime reports.
 var ErrFailed = errors.New("turn failed")
 
+// Failure returns the error of a failed turn. Its message is what the
+// caller is shown, so it carries no prefix; errors.Is(err, ErrFailed) holds,
+// and so does errors.Is(err, cause) when cause is not nil.
+func Failure(msg string, cause error) error {
+	return &failure{msg: msg, cause: cause}
+}
+
+type failure struct {
+	msg   string
+	cause error
+}
+
+func (f *failure) Error() string { return f.msg }
+
+func (f *failure) Unwrap() []error {
+	if f.cause == nil {
+		return []error{ErrFailed}
+	}
+	return []error{ErrFailed, f.cause}
+}
+
+// InputTokens is what a turn reads: its instructions, its history and its
+// input.
+func InputTokens(req Request) int64 {
+	n := CountTokens(req.Instructions) + CountTokens(req.Input)
+	for _, m := range req.History {
+		n += CountTokens(m.Content)
+	}
+	return n
+}
+
 // CountTokens estimates the tokens of a text: one per whitespace-separated
 // word, the accounting every runtime of this server uses.
 func CountTokens(s string) int64 {

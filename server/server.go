@@ -58,7 +58,6 @@ type Server struct {
 	auth       *authenticator
 	limiter    *limiter
 	metrics    *metrics
-	registry   *prometheus.Registry
 	handler    http.Handler
 	draining   atomic.Bool
 	requestIDs *requestIDs
@@ -84,7 +83,6 @@ func New(cfg Config) (*Server, error) {
 		publicURL:  strings.TrimRight(cfg.PublicURL, "/"),
 		auth:       newAuthenticator(cfg.Store, cfg.KeyCacheTTL),
 		limiter:    newLimiter(cfg.RateLimit, cfg.RateBurst),
-		registry:   cfg.Registry,
 		requestIDs: newRequestIDs(),
 	}
 	m, err := newMetrics(cfg.Registry, cfg.Store)
@@ -201,7 +199,7 @@ func limitBody(next http.Handler, max int64) http.Handler {
 				fmt.Sprintf("The request body is larger than %d bytes.", max)))
 			return
 		}
-		if r.Body != nil {
+		if r.Body != nil && r.Body != http.NoBody {
 			r.Body = http.MaxBytesReader(w, r.Body, max)
 		}
 		next.ServeHTTP(w, r)

@@ -49,7 +49,7 @@ var _ agent.Runtime = Runtime{}
 // that matches agent.ErrFailed.
 func (r Runtime) Run(ctx context.Context, req agent.Request, emit func(delta string)) (agent.Result, error) {
 	start := time.Now()
-	res := agent.Result{InputTokens: inputTokens(req)}
+	res := agent.Result{InputTokens: agent.InputTokens(req)}
 	res.Credits = agent.Credits(0)
 
 	input, d, err := parseDirectives(req.Input)
@@ -74,7 +74,7 @@ func (r Runtime) Run(ctx context.Context, req agent.Request, emit func(delta str
 			res.Incomplete = agent.IncompleteShutdown
 			return res, ctx.Err()
 		}
-		return res, &failure{"the input asked the turn to fail (the [fail] directive of the builtin runtime)"}
+		return res, agent.Failure("the input asked the turn to fail (the [fail] directive of the builtin runtime)", nil)
 	}
 
 	words := compose(req, input)
@@ -110,23 +110,6 @@ func (r Runtime) Run(ctx context.Context, req agent.Request, emit func(delta str
 	return res, err
 }
 
-// failure is a failed turn. Its message is what the caller is shown, so it
-// carries no prefix; errors.Is(err, agent.ErrFailed) still holds.
-type failure struct{ msg string }
-
-func (f *failure) Error() string { return f.msg }
-func (f *failure) Unwrap() error { return agent.ErrFailed }
-
-// inputTokens is what the turn reads: its instructions, its history and its
-// input.
-func inputTokens(req agent.Request) int64 {
-	n := agent.CountTokens(req.Instructions) + agent.CountTokens(req.Input)
-	for _, m := range req.History {
-		n += agent.CountTokens(m.Content)
-	}
-	return n
-}
-
 // directives are the instructions to the builtin runtime found in an input.
 type directives struct {
 	delay *time.Duration // nil when the input names none
@@ -147,7 +130,7 @@ func parseDirectives(input string) (string, directives, error) {
 		v := strings.TrimPrefix(m[1], "delay=")
 		delay, err := time.ParseDuration(v)
 		if err != nil || delay < 0 {
-			return "", d, &failure{fmt.Sprintf("the input's directive [delay=%s] is not a duration such as 750ms or 2s", v)}
+			return "", d, agent.Failure(fmt.Sprintf("the input's directive [delay=%s] is not a duration such as 750ms or 2s", v), nil)
 		}
 		d.delay = &delay
 	}

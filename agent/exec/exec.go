@@ -152,10 +152,10 @@ func (r Runtime) Run(ctx context.Context, req agent.Request, emit func(delta str
 		defer t.Stop()
 		timeout = t.C
 	}
-	inTokens := inputTokens(req)
+	inTokens := agent.InputTokens(req)
 	none := agent.Result{InputTokens: inTokens, Credits: agent.Credits(0)}
 	if len(r.Command) == 0 {
-		return none, &failure{msg: "exec runtime: no command configured"}
+		return none, agent.Failure("exec runtime: no command configured", nil)
 	}
 	if err := ctx.Err(); err != nil {
 		none.Incomplete = agent.IncompleteShutdown
@@ -183,7 +183,7 @@ func (r Runtime) Run(ctx context.Context, req agent.Request, emit func(delta str
 	p.closeChildEnds()
 	if err != nil {
 		p.closeParentEnds()
-		return none, &failure{msg: fmt.Sprintf("start %s: %v", r.Command[0], err), err: err}
+		return none, agent.Failure(fmt.Sprintf("start %s: %v", r.Command[0], err), err)
 	}
 
 	inDone := make(chan struct{})
@@ -261,7 +261,7 @@ func (r Runtime) Run(ctx context.Context, req agent.Request, emit func(delta str
 		res.Incomplete = agent.IncompleteShutdown
 		return res, ctx.Err()
 	case out.overflow:
-		return res, &failure{msg: fmt.Sprintf("%s wrote more than %d bytes of output", r.Command[0], limit)}
+		return res, agent.Failure(fmt.Sprintf("%s wrote more than %d bytes of output", r.Command[0], limit), nil)
 	case stop == stopTime || out.s.capped():
 		res.Incomplete = agent.IncompleteBudget
 		return res, nil
@@ -269,16 +269,6 @@ func (r Runtime) Run(ctx context.Context, req agent.Request, emit func(delta str
 		return res, exitFailure(waitErr, errTail.bytes())
 	}
 	return res, nil
-}
-
-// inputTokens is what the turn reads: its instructions, its history and its
-// input.
-func inputTokens(req agent.Request) int64 {
-	n := agent.CountTokens(req.Instructions) + agent.CountTokens(req.Input)
-	for _, m := range req.History {
-		n += agent.CountTokens(m.Content)
-	}
-	return n
 }
 
 // maxWords is how many output tokens a turn may write on maxCredits; -1 when
@@ -404,23 +394,6 @@ func (t *tail) Write(p []byte) (int, error) {
 
 func (t *tail) bytes() []byte { return t.buf }
 
-// failure is a failed turn. Its message is what the caller is shown, so it
-// carries no prefix; errors.Is(err, agent.ErrFailed) holds, and err, when
-// set, is the cause.
-type failure struct {
-	msg string
-	err error
-}
-
-func (f *failure) Error() string { return f.msg }
-
-func (f *failure) Unwrap() []error {
-	if f.err == nil {
-		return []error{agent.ErrFailed}
-	}
-	return []error{agent.ErrFailed, f.err}
-}
-
 // exitFailure is the failure of a command that exited with waitErr: its exit
 // status, then the last non-empty line of its stderr.
 func exitFailure(waitErr error, stderr []byte) error {
@@ -433,7 +406,7 @@ func exitFailure(waitErr error, stderr []byte) error {
 	if line := lastLine(stderr); line != "" {
 		msg = status + ": " + line
 	}
-	return &failure{msg: msg, err: waitErr}
+	return agent.Failure(msg, waitErr)
 }
 
 // lastLine is the last line of b that holds more than white space, trimmed
