@@ -42,8 +42,21 @@ lint: node_modules/.bin/redocly ## Validate the spec (kin-openapi, Redocly), gof
 	$(GO) vet ./...
 
 .PHONY: test
-test: ## Run every test (the README's test command).
+test: ## Run every test (the README's test command); PostgreSQL too when HANDINGER_TEST_POSTGRES_URL is set.
 	$(GO) test -count=1 ./...
+
+# The PostgreSQL database the Postgres targets use; every test makes a schema
+# of its own in it and drops it afterwards.
+HANDINGER_TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
+
+.PHONY: test-postgres
+test-postgres: ## Run every test on SQLite and on PostgreSQL (HANDINGER_TEST_POSTGRES_URL).
+	HANDINGER_TEST_POSTGRES_URL='$(HANDINGER_TEST_POSTGRES_URL)' $(GO) test -count=1 ./...
+
+.PHONY: test-crash
+test-crash: ## Kill -9 replicas on PostgreSQL under load, 20 times, and check nothing was lost.
+	HANDINGER_TEST_POSTGRES_URL='$(HANDINGER_TEST_POSTGRES_URL)' HANDINGER_TEST_CRASH=1 \
+		$(GO) test -count=1 -v -run '^TestCrashUnderLoad$$' ./cmd/handinger/
 
 FUZZTIME ?= 10s
 
@@ -56,13 +69,17 @@ fuzz: ## Run every fuzz target for FUZZTIME each (default 10s).
 		done; \
 	done
 
-LOADFLAGS ?= --clients 32 --duration 20s
+LOADFLAGS ?= --clients 64 --duration 20s
 
 .PHONY: load
-load: ## Load-test a fresh server on SQLite over loopback (LOADFLAGS, e.g. --mix create=1).
+load: ## Load-test one server on SQLite, then two replicas on PostgreSQL, over loopback (LOADFLAGS).
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	$(GO) build -o "$$tmp/handinger" ./cmd/handinger && \
-	$(GO) run ./internal/cmd/loadgen --spawn "$$tmp/handinger" $(LOADFLAGS)
+	$(GO) build -o "$$tmp/loadgen" ./internal/cmd/loadgen && \
+	echo "== one server, SQLite" && \
+	"$$tmp/loadgen" --spawn "$$tmp/handinger" $(LOADFLAGS) && \
+	echo && echo "== two replicas, PostgreSQL" && \
+	"$$tmp/loadgen" --spawn "$$tmp/handinger" --db '$(HANDINGER_TEST_POSTGRES_URL)' --replicas 2 $(LOADFLAGS)
 
 .PHONY: run
 run: ## Run the server on its embedded SQLite default.

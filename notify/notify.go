@@ -57,6 +57,20 @@ func (l *Local) Deliver(turnID string) {
 	}
 }
 
+// DeliverAll wakes every waiter of every turn; a cross-process bus calls it
+// after a gap in which notifications may have been lost.
+func (l *Local) DeliverAll() {
+	l.mu.Lock()
+	all := l.waiters
+	l.waiters = make(map[string][]chan struct{})
+	l.mu.Unlock()
+	for _, chans := range all {
+		for _, c := range chans {
+			c <- struct{}{}
+		}
+	}
+}
+
 // WaitTurn subscribes to the end of turnID.
 func (l *Local) WaitTurn(turnID string) (<-chan struct{}, func()) {
 	c := make(chan struct{}, 1)

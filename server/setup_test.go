@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,24 +16,44 @@ import (
 	"github.com/handinger/handinger/agent/builtin"
 	"github.com/handinger/handinger/apikey"
 	"github.com/handinger/handinger/gen"
+	"github.com/handinger/handinger/internal/testdb"
 	"github.com/handinger/handinger/notify"
+	"github.com/handinger/handinger/notify/pgnotify"
 	"github.com/handinger/handinger/runner"
 	"github.com/handinger/handinger/server"
 	"github.com/handinger/handinger/service"
 	"github.com/handinger/handinger/spec"
 	"github.com/handinger/handinger/store"
-	"github.com/handinger/handinger/store/sqlite"
+	"github.com/handinger/handinger/store/postgres"
 	"github.com/handinger/handinger/validation"
 )
 
-// newStore opens the store the suite runs on: a fresh SQLite file per test.
-var newStore = func(t *testing.T) store.Store {
+// TestMain runs the suite on SQLite and again on PostgreSQL when
+// HANDINGER_TEST_POSTGRES_URL is set.
+func TestMain(m *testing.M) { testdb.Main(m) }
+
+// newStore opens the store the suite runs on: a fresh database of the
+// current backend per test, closed when the test ends.
+func newStore(t *testing.T) store.Store {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "handinger.db"))
-	if err != nil {
-		t.Fatalf("open store: %v", err)
+	return testdb.Store(t)
+}
+
+// newBus returns the wake-up bus of st's backend.
+func newBus(t *testing.T, st store.Store) notify.Bus {
+	t.Helper()
+	pg, ok := st.(*postgres.Store)
+	if !ok {
+		return notify.NewLocal()
 	}
-	return st
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	b, err := pgnotify.New(ctx, pg.Pool(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	return b
 }
 
 // options tune a test stack.
@@ -76,7 +95,6 @@ func setup(t *testing.T, o options) *stack {
 	if st == nil {
 		st = newStore(t)
 	}
-	t.Cleanup(func() { _ = st.Close() })
 	doc, err := spec.Load()
 	if err != nil {
 		t.Fatal(err)
@@ -85,7 +103,7 @@ func setup(t *testing.T, o options) *stack {
 	if testing.Verbose() {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	bus := notify.NewLocal()
+	bus := newBus(t, st)
 	svc := service.New(service.Config{Store: st, Bus: bus, WaitLimit: o.waitLimit})
 	ts := httptest.NewUnstartedServer(nil)
 	srv, err := server.New(server.Config{

@@ -3,14 +3,22 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"net/url"
 	"strings"
 
+	"github.com/handinger/handinger/notify"
+	"github.com/handinger/handinger/notify/pgnotify"
 	"github.com/handinger/handinger/store"
+	"github.com/handinger/handinger/store/postgres"
 	"github.com/handinger/handinger/store/sqlite"
 )
 
 // defaultDB is the database of every subcommand unless --db says otherwise.
 const defaultDB = "sqlite:handinger.db"
+
+// dbUsage is the help text of every --db flag.
+const dbUsage = "database: sqlite:PATH (embedded, one process) or postgres://USER@HOST/DB (several replicas)"
 
 // openStore opens (creating and migrating) the database a --db value names.
 func openStore(ctx context.Context, dsn string) (store.Store, error) {
@@ -25,7 +33,39 @@ func openStore(ctx context.Context, dsn string) (store.Store, error) {
 			return nil, fmt.Errorf("open %s: %w", dsn, err)
 		}
 		return st, nil
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		st, err := postgres.Open(ctx, dsn)
+		if err != nil {
+			return nil, fmt.Errorf("open %s: %w", redactDSN(dsn), err)
+		}
+		return st, nil
 	default:
-		return nil, usageError{fmt.Errorf("--db %q: want sqlite:PATH", dsn)}
+		return nil, usageError{fmt.Errorf("--db %q: want sqlite:PATH or postgres://…", redactDSN(dsn))}
 	}
+}
+
+// openBus returns the wake-up bus that fits st: LISTEN/NOTIFY across the
+// replicas of a PostgreSQL database, in-process otherwise. Call close when
+// done.
+func openBus(ctx context.Context, st store.Store, log *slog.Logger) (bus notify.Bus, close func(), err error) {
+	if pg, ok := st.(*postgres.Store); ok {
+		b, err := pgnotify.New(ctx, pg.Pool(), log)
+		if err != nil {
+			return nil, nil, err
+		}
+		return b, b.Close, nil
+	}
+	return notify.NewLocal(), func() {}, nil
+}
+
+// redactDSN hides the password of a database URL, for messages and logs.
+func redactDSN(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || u.User == nil {
+		return dsn
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
 }

@@ -25,7 +25,7 @@ func newKeysCommand() *cobra.Command {
 		Long: `Create an API key for --user in --org, creating the database, the organization and the
 user on first use. Only the key's SHA-256 hash is stored; the key is printed once, as the
 last line of the output.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			for name, v := range map[string]string{"--org": org, "--user": user} {
 				if !idPattern.MatchString(v) {
@@ -45,7 +45,7 @@ last line of the output.`,
 			return nil
 		},
 	}
-	create.Flags().StringVar(&db, "db", defaultDB, "database: sqlite:PATH")
+	create.Flags().StringVar(&db, "db", defaultDB, dbUsage)
 	create.Flags().StringVar(&org, "org", "", "organization id (required)")
 	create.Flags().StringVar(&user, "user", "", "user id (required)")
 	applyEnv := bindEnv(create.Flags())

@@ -20,7 +20,6 @@ import (
 	"github.com/handinger/handinger/agent/builtin"
 	agentexec "github.com/handinger/handinger/agent/exec"
 	"github.com/handinger/handinger/apikey"
-	"github.com/handinger/handinger/notify"
 	"github.com/handinger/handinger/runner"
 	"github.com/handinger/handinger/server"
 	"github.com/handinger/handinger/service"
@@ -50,6 +49,7 @@ type serveOptions struct {
 	logFormat     string
 	logLevel      string
 	debugAddr     string
+	migrateOnly   bool
 }
 
 func newServeCommand() *cobra.Command {
@@ -62,6 +62,14 @@ func newServeCommand() *cobra.Command {
 With no flags it listens on 127.0.0.1:8080 over an embedded SQLite file (handinger.db in
 the working directory), creating and migrating it. When the database holds no API key yet,
 it creates a development key and prints it on a line of its own as "API key: <key>".
+
+Databases (--db):
+  sqlite:PATH        embedded, for one process (the default).
+  postgres://…       PostgreSQL, shared by several replicas: any replica answers any
+                     request and runs any turn; wake-ups cross replicas by LISTEN/NOTIFY.
+                     A search_path parameter selects the schema. Migrations run on start
+                     (--migrate-only runs them and exits); a database whose schema is newer
+                     than this binary is refused.
 
 Turns run on a pool of runners that claim them from the database with a lease; a turn
 whose process died is run again elsewhere (or after a restart) within about lease + 2 s.
@@ -76,11 +84,12 @@ Runtimes (--runtime):
            output on stdout; a non-zero exit fails the turn with stderr's last line.
 
 Every flag can also be set by the environment variable named in its help.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen on HOST:PORT")
-	f.StringVar(&o.db, "db", defaultDB, "database: sqlite:PATH")
+	f.StringVar(&o.db, "db", defaultDB, dbUsage)
+	f.BoolVar(&o.migrateOnly, "migrate-only", false, "create or migrate the database, then exit (for deploy pipelines)")
 	f.StringVar(&o.publicURL, "public-url", "", "base URL of this server in task and worker links (default http://ADDR)")
 	f.DurationVar(&o.waitLimit, "wait-limit", 50*time.Second, "longest a create call waits for its turn before answering it pending or running")
 	f.StringVar(&o.validate, "validate", "requests", "OpenAPI validation: off, requests, or full (requests and responses)")
@@ -88,7 +97,7 @@ Every flag can also be set by the environment variable named in its help.`,
 	f.StringVar(&o.runtime, "runtime", "builtin", "what runs turns: builtin (a local stand-in) or exec")
 	f.DurationVar(&o.builtinDelay, "builtin-delay", 0, "builtin runtime: time each turn takes")
 	f.StringVar(&o.execCommand, "exec-command", "", "exec runtime: command run for each turn, through /bin/sh -c")
-	f.IntVar(&o.runners, "runners", 64, "turns run at once by this process")
+	f.IntVar(&o.runners, "runners", 64, "turns run at once by this process (0: none, an API-only replica of a shared database)")
 	f.DurationVar(&o.lease, "lease", 10*time.Second, "how long a claimed turn stays claimed without a heartbeat")
 	f.IntVar(&o.maxAttempts, "max-attempts", 3, "claims of a turn before it ends in error")
 	f.DurationVar(&o.shutdownGrace, "shutdown-grace", 10*time.Second, "on SIGINT/SIGTERM, time given to requests and running turns to finish (waiting creates answer at once)")
@@ -143,6 +152,9 @@ func serve(ctx context.Context, o serveOptions, stdout, stderr io.Writer) error 
 	if err != nil {
 		return usageError{fmt.Errorf("--validate: %w", err)}
 	}
+	if o.runners < 0 {
+		return usageError{fmt.Errorf("--runners %d: want 0 or more", o.runners)}
+	}
 	if o.waitLimit <= 0 {
 		return usageError{fmt.Errorf("--wait-limit %s: want a positive duration", o.waitLimit)}
 	}
@@ -156,6 +168,14 @@ func serve(ctx context.Context, o serveOptions, stdout, stderr io.Writer) error 
 	doc, err := spec.Load()
 	if err != nil {
 		return err
+	}
+	if o.migrateOnly {
+		st, err := openStore(ctx, o.db)
+		if err != nil {
+			return err
+		}
+		log.Info("database migrated", "db", redactDSN(o.db))
+		return st.Close()
 	}
 
 	// Listen first, so that a busy port fails before anything is written.
@@ -177,7 +197,11 @@ func serve(ctx context.Context, o serveOptions, stdout, stderr io.Writer) error 
 		return err
 	}
 
-	bus := notify.NewLocal()
+	bus, closeBus, err := openBus(ctx, st, log)
+	if err != nil {
+		return err
+	}
+	defer closeBus()
 	svc := service.New(service.Config{Store: st, Bus: bus, WaitLimit: o.waitLimit})
 	srv, err := server.New(server.Config{
 		Service: svc, Store: st, Spec: doc, Validate: mode, MaxBodyBytes: o.maxBody,
@@ -186,17 +210,22 @@ func serve(ctx context.Context, o serveOptions, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	host, _ := os.Hostname()
-	pool, err := runner.New(runner.Config{
-		Store: st, Runtime: rt, Bus: bus,
-		Owner:       fmt.Sprintf("%s:%d:%s", host, os.Getpid(), ulid.Make().String()[20:]),
-		Concurrency: o.runners, Lease: o.lease, MaxAttempts: o.maxAttempts,
-		OnShutdown: runner.ShutdownMode(o.onShutdown), Logger: log, OnFinish: srv.TurnFinished,
-	})
-	if err != nil {
-		return usageError{err}
+	var pool *runner.Pool
+	if o.runners > 0 {
+		host, _ := os.Hostname()
+		pool, err = runner.New(runner.Config{
+			Store: st, Runtime: rt, Bus: bus,
+			Owner:       fmt.Sprintf("%s:%d:%s", host, os.Getpid(), ulid.Make().String()[20:]),
+			Concurrency: o.runners, Lease: o.lease, MaxAttempts: o.maxAttempts,
+			OnShutdown: runner.ShutdownMode(o.onShutdown), Logger: log, OnFinish: srv.TurnFinished,
+		})
+		if err != nil {
+			return usageError{err}
+		}
+		pool.Start()
+	} else {
+		log.Warn("--runners 0: this process runs no turns; other replicas of the database must")
 	}
-	pool.Start()
 
 	hs := &http.Server{
 		Handler:           srv,
@@ -211,11 +240,13 @@ func serve(ctx context.Context, o serveOptions, stdout, stderr io.Writer) error 
 	}
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
-	log.Info("serving the Handinger Tasks API", "url", o.publicURL, "db", o.db, "runtime", o.runtime, "validate", o.validate)
+	log.Info("serving the Handinger Tasks API", "url", o.publicURL, "db", redactDSN(o.db), "runtime", o.runtime, "validate", o.validate)
 
 	select {
 	case err := <-served:
-		_ = pool.Shutdown(context.Background())
+		if pool != nil {
+			_ = pool.Shutdown(context.Background())
+		}
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
@@ -229,7 +260,9 @@ func serve(ctx context.Context, o serveOptions, stdout, stderr io.Writer) error 
 		log.Warn("requests still open after the grace period; closing them", "err", err)
 		_ = hs.Close()
 	}
-	_ = pool.Shutdown(grace)
+	if pool != nil {
+		_ = pool.Shutdown(grace)
+	}
 	log.Info("stopped")
 	return nil
 }

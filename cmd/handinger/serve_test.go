@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/handinger/handinger/internal/testdb"
 )
 
 // binary is the handinger command built once for the tests that need a real
@@ -55,6 +57,17 @@ func freeAddr(t *testing.T) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+// forEachBackend runs test in parallel subtests, one per available storage
+// backend, each with the --db value of a fresh database.
+func forEachBackend(t *testing.T, test func(t *testing.T, db string)) {
+	for _, backend := range testdb.Backends() {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			test(t, testdb.DSN(t, backend))
+		})
+	}
 }
 
 // proc is a running `handinger serve`.
@@ -164,7 +177,10 @@ func TestCrashRecovery(t *testing.T) {
 		t.Skip("skipped in -short mode: builds and kills server processes")
 	}
 	t.Parallel()
-	db := "sqlite:" + filepath.Join(t.TempDir(), "crash.db")
+	forEachBackend(t, testCrashRecovery)
+}
+
+func testCrashRecovery(t *testing.T, db string) {
 	addr := freeAddr(t)
 	flags := []string{"--db", db, "--builtin-delay", "3s", "--lease", "2s", "--wait-limit", "300ms"}
 	a := startServe(t, addr, flags...)
@@ -220,7 +236,10 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Skip("skipped in -short mode: builds and signals server processes")
 	}
 	t.Parallel()
-	db := "sqlite:" + filepath.Join(t.TempDir(), "grace.db")
+	forEachBackend(t, testGracefulShutdown)
+}
+
+func testGracefulShutdown(t *testing.T, db string) {
 	addr := freeAddr(t)
 	flags := []string{"--db", db, "--builtin-delay", "5s", "--wait-limit", "20s", "--shutdown-grace", "500ms"}
 	a := startServe(t, addr, flags...)

@@ -3,12 +3,14 @@
 // and errors. It only talks to loopback addresses.
 //
 // With --spawn it starts the server itself (a `handinger` binary on a fresh
-// SQLite database in a temporary directory), creates an API key with
-// `handinger keys create`, and reports the server's memory (RSS) after the
-// warm-up and at the end.
+// SQLite database in a temporary directory, or --replicas servers on a fresh
+// schema of the PostgreSQL database --db names), creates an API key with
+// `handinger keys create`, spreads the clients over the replicas, and
+// reports the servers' memory (RSS) after the warm-up and at the end.
 //
 //	go build -o /tmp/handinger ./cmd/handinger
 //	go run ./internal/cmd/loadgen --spawn /tmp/handinger --clients 32 --duration 20s --mix create=1
+//	go run ./internal/cmd/loadgen --spawn /tmp/handinger --db postgres://postgres@127.0.0.1/test --replicas 2
 package main
 
 import (
@@ -32,6 +34,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 func main() {
@@ -46,6 +50,8 @@ type config struct {
 	key      string
 	spawn    string
 	args     string
+	db       string
+	replicas int
 	clients  int
 	duration time.Duration
 	warmup   time.Duration
@@ -59,6 +65,8 @@ func run() error {
 	flag.StringVar(&c.key, "key", os.Getenv("HANDINGER_API_KEY"), "API key for --url")
 	flag.StringVar(&c.spawn, "spawn", "", "path of a handinger binary to start on a fresh SQLite database")
 	flag.StringVar(&c.args, "serve-args", "--log-level warn", "extra flags for the spawned `handinger serve`")
+	flag.StringVar(&c.db, "db", "sqlite", "database of the spawned servers: sqlite (a fresh file) or a postgres:// URL (a fresh schema in it)")
+	flag.IntVar(&c.replicas, "replicas", 1, "spawned servers sharing the database (more than one needs PostgreSQL)")
 	flag.IntVar(&c.clients, "clients", 32, "concurrent clients")
 	flag.DurationVar(&c.duration, "duration", 20*time.Second, "measured time")
 	flag.DurationVar(&c.warmup, "warmup", 3*time.Second, "unmeasured time before it")
@@ -68,17 +76,18 @@ func run() error {
 	if c.mix, err = parseMix(mix); err != nil {
 		return err
 	}
-	var srv *server
+	var srv *cluster
 	if c.spawn != "" {
-		if srv, err = spawn(c.spawn, strings.Fields(c.args)); err != nil {
+		if srv, err = spawn(c.spawn, c.db, c.replicas, strings.Fields(c.args)); err != nil {
 			return err
 		}
 		defer srv.stop()
-		c.target, c.key = srv.url, srv.key
-	}
-	u, err := url.Parse(c.target)
-	if err != nil || !isLoopback(u.Hostname()) {
-		return fmt.Errorf("--url %q: want a loopback address", c.target)
+		c.key = srv.key
+	} else {
+		u, err := url.Parse(c.target)
+		if err != nil || !isLoopback(u.Hostname()) {
+			return fmt.Errorf("--url %q: want a loopback address", c.target)
+		}
 	}
 	return drive(c, srv)
 }
@@ -104,67 +113,136 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// server is a spawned `handinger serve`.
-type server struct {
-	cmd *exec.Cmd
-	url string
-	key string
-	dir string
+// cluster is the spawned `handinger serve` processes on one database.
+type cluster struct {
+	procs  []*exec.Cmd
+	urls   []string
+	key    string
+	dir    string
+	schema string // the PostgreSQL schema made for the run, dropped at the end
+	db     string
 }
 
-func spawn(bin string, extra []string) (*server, error) {
+func spawn(bin, dbFlag string, replicas int, extra []string) (*cluster, error) {
 	dir, err := os.MkdirTemp("", "handinger-load")
 	if err != nil {
 		return nil, err
 	}
-	db := "sqlite:" + filepath.Join(dir, "load.db")
-	out, err := exec.Command(bin, "keys", "create", "--db", db, "--org", "org_load", "--user", "usr_load").Output()
+	c := &cluster{dir: dir}
+	switch {
+	case dbFlag == "sqlite":
+		if replicas != 1 {
+			return nil, errors.New("--replicas above 1 needs a postgres:// --db")
+		}
+		c.db = "sqlite:" + filepath.Join(dir, "load.db")
+	case strings.HasPrefix(dbFlag, "postgres://"), strings.HasPrefix(dbFlag, "postgresql://"):
+		if c.db, c.schema, err = freshSchema(dbFlag); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("--db %q: want sqlite or a postgres:// URL", dbFlag)
+	}
+	out, err := exec.Command(bin, "keys", "create", "--db", c.db, "--org", "org_load", "--user", "usr_load").Output()
 	if err != nil {
+		c.stop()
 		return nil, fmt.Errorf("keys create: %w", err)
 	}
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
+	c.key = lines[len(lines)-1]
+	for range replicas {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			c.stop()
+			return nil, err
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		cmd := exec.Command(bin, append([]string{"serve", "--db", c.db, "--addr", addr}, extra...)...)
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		if err := cmd.Start(); err != nil {
+			c.stop()
+			return nil, err
+		}
+		c.procs = append(c.procs, cmd)
+		c.urls = append(c.urls, "http://"+addr)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	cmd := exec.Command(bin, append([]string{"serve", "--db", db, "--addr", addr}, extra...)...)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	s := &server{cmd: cmd, url: "http://" + addr, key: lines[len(lines)-1], dir: dir}
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if res, err := http.Get(s.url + "/readyz"); err == nil {
-			res.Body.Close()
-			if res.StatusCode == 200 {
-				return s, nil
+	for _, u := range c.urls {
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			if res, err := http.Get(u + "/readyz"); err == nil {
+				res.Body.Close()
+				if res.StatusCode == 200 {
+					break
+				}
+			}
+			if time.Now().After(deadline) {
+				c.stop()
+				return nil, errors.New("a spawned server did not become ready")
 			}
 		}
-		if time.Now().After(deadline) {
-			s.stop()
-			return nil, errors.New("the spawned server did not become ready")
+	}
+	return c, nil
+}
+
+// freshSchema creates a schema of its own for the run in the database base
+// names and returns base with search_path set to it.
+func freshSchema(base string) (dsn, schema string, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		return "", "", fmt.Errorf("connect to %s: %w", base, err)
+	}
+	defer conn.Close(ctx)
+	schema = fmt.Sprintf("load_%d", time.Now().UnixNano())
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		return "", "", fmt.Errorf("create schema: %w", err)
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		return "", "", err
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String(), schema, nil
+}
+
+func (c *cluster) stop() {
+	for _, cmd := range c.procs {
+		_ = cmd.Process.Signal(os.Interrupt)
+	}
+	for _, cmd := range c.procs {
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
 		}
 	}
-}
-
-func (s *server) stop() {
-	_ = s.cmd.Process.Signal(os.Interrupt)
-	done := make(chan struct{})
-	go func() { _ = s.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(15 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-done
+	if c.schema != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if conn, err := pgx.Connect(ctx, c.db); err == nil {
+			_, _ = conn.Exec(ctx, "DROP SCHEMA "+c.schema+" CASCADE")
+			_ = conn.Close(ctx)
+		}
 	}
-	_ = os.RemoveAll(s.dir)
+	_ = os.RemoveAll(c.dir)
 }
 
-// rss returns the resident memory of the spawned server in MiB.
-func (s *server) rss() float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+// rss returns the resident memory of each spawned server in MiB.
+func (c *cluster) rss() []float64 {
+	var out []float64
+	for _, cmd := range c.procs {
+		out = append(out, rssOf(cmd.Process.Pid))
+	}
+	return out
+}
+
+func rssOf(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0
 	}
@@ -198,7 +276,7 @@ func (s *stats) add(d time.Duration, err error) {
 	s.lat = append(s.lat, d)
 }
 
-func drive(c config, srv *server) error {
+func drive(c config, srv *cluster) error {
 	ops := []string{"create", "retrieve", "list", "archive"}
 	var wheel []string
 	for _, op := range ops {
@@ -211,7 +289,15 @@ func drive(c config, srv *server) error {
 	}
 	tr := &http.Transport{MaxIdleConnsPerHost: c.clients, DisableCompression: true}
 	client := &http.Client{Transport: tr, Timeout: 70 * time.Second}
-	cl := &caller{base: c.target, key: c.key, http: client}
+	bases := []string{c.target}
+	if srv != nil {
+		bases = srv.urls
+	}
+	callers := make([]*caller, len(bases))
+	for i, b := range bases {
+		callers[i] = &caller{base: b, key: c.key, http: client}
+	}
+	cl := callers[0]
 
 	// Seed tasks so that retrieve and archive have something to work on.
 	var ids idPool
@@ -234,6 +320,7 @@ func drive(c config, srv *server) error {
 	for i := range c.clients {
 		wg.Go(func() {
 			r := rand.New(rand.NewPCG(uint64(i), 42))
+			cl := callers[i%len(callers)]
 			for n := 0; ctx.Err() == nil; n++ {
 				op := wheel[r.IntN(len(wheel))]
 				start := time.Now()
@@ -262,7 +349,7 @@ func drive(c config, srv *server) error {
 		})
 	}
 	time.Sleep(c.warmup)
-	var rssBefore float64
+	var rssBefore []float64
 	if srv != nil {
 		rssBefore = srv.rss()
 	}
@@ -271,7 +358,7 @@ func drive(c config, srv *server) error {
 	wg.Wait()
 	elapsed := time.Since(began)
 
-	fmt.Printf("%d clients, %s measured after %s warm-up, mix %v\n\n", c.clients, c.duration, c.warmup, c.mix)
+	fmt.Printf("%d clients over %d server(s), %s measured after %s warm-up, mix %v\n\n", c.clients, len(callers), c.duration, c.warmup, c.mix)
 	fmt.Printf("| operation | requests | per second | p50 | p99 | max | errors |\n|---|---|---|---|---|---|---|\n")
 	total := 0
 	for _, op := range ops {
@@ -288,8 +375,10 @@ func drive(c config, srv *server) error {
 		}
 	}
 	if srv != nil {
-		after := srv.rss()
-		fmt.Printf("\nserver RSS: %.1f MiB after warm-up, %.1f MiB at the end (%+.1f%%)\n", rssBefore, after, 100*(after-rssBefore)/rssBefore)
+		for i, after := range srv.rss() {
+			fmt.Printf("\nserver %d RSS: %.1f MiB after warm-up, %.1f MiB at the end (%+.1f%%)", i+1, rssBefore[i], after, 100*(after-rssBefore[i])/rssBefore[i])
+		}
+		fmt.Println()
 	}
 	if total > 0 {
 		return fmt.Errorf("%d requests failed", total)
