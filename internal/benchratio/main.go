@@ -19,7 +19,7 @@ import (
 var line = regexp.MustCompile(`^(Benchmark[^\s/]+)/(\S+?)(?:-\d+)?\s+\d+\s+([0-9.]+) ns/op`)
 
 func main() {
-	bases := flag.String("base", "bare,off", "comma-separated baseline variants")
+	bases := flag.String("base", "bare,off,generated", "comma-separated baseline variants")
 	flag.Parse()
 	if err := run(os.Stdin, os.Stdout, strings.Split(*bases, ",")); err != nil {
 		fmt.Fprintln(os.Stderr, "benchratio:", err)
