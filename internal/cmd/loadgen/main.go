@@ -36,6 +36,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 func main() {
@@ -188,7 +189,7 @@ func spawn(bin, dbFlag string, replicas int, extra []string) (*cluster, error) {
 func freshSchema(base string) (dsn, schema string, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	conn, err := pgx.Connect(ctx, base)
+	conn, err := connect(ctx, base)
 	if err != nil {
 		return "", "", fmt.Errorf("connect to %s: %w", base, err)
 	}
@@ -205,6 +206,16 @@ func freshSchema(base string) (dsn, schema string, err error) {
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return u.String(), schema, nil
+}
+
+// connect opens one connection to the database dsn names; pool settings in
+// dsn (pool_max_conns, …) are accepted and ignored.
+func connect(ctx context.Context, dsn string) (*pgx.Conn, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.ConnectConfig(ctx, cfg.ConnConfig)
 }
 
 func (c *cluster) stop() {
@@ -224,7 +235,7 @@ func (c *cluster) stop() {
 	if c.schema != "" {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if conn, err := pgx.Connect(ctx, c.db); err == nil {
+		if conn, err := connect(ctx, c.db); err == nil {
 			_, _ = conn.Exec(ctx, "DROP SCHEMA "+c.schema+" CASCADE")
 			_ = conn.Close(ctx)
 		}
