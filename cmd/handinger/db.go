@@ -58,6 +58,21 @@ func openBus(ctx context.Context, st store.Store, log *slog.Logger) (bus notify.
 	return notify.NewLocal(), func() {}, nil
 }
 
+// checkDatabase logs what in the database's configuration will hurt the
+// server over time.
+func checkDatabase(ctx context.Context, st store.Store, log *slog.Logger) {
+	pg, ok := st.(*postgres.Store)
+	if !ok {
+		return
+	}
+	var on bool
+	if err := pg.Pool().QueryRow(ctx, "SELECT current_setting('autovacuum')::boolean").Scan(&on); err == nil && !on {
+		log.Warn("PostgreSQL runs with autovacuum off: the turns table is also the queue, and without " +
+			"VACUUM its dead rows pile up and claims slow down over time; turn autovacuum on, or VACUUM " +
+			"ANALYZE turns, tasks and idempotency_keys regularly")
+	}
+}
+
 // redactDSN hides the password of a database URL, for messages and logs.
 func redactDSN(dsn string) string {
 	u, err := url.Parse(dsn)

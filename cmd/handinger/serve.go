@@ -193,6 +193,7 @@ func serve(ctx context.Context, o serveOptions, stdout, stderr io.Writer) error 
 		return err
 	}
 	defer st.Close()
+	checkDatabase(ctx, st, log)
 	if err := ensureDevKey(ctx, st, stdout); err != nil {
 		return err
 	}

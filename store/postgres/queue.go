@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/handinger/handinger/store"
 )
 
@@ -12,7 +14,9 @@ import (
 // and one round trip, and returns them with their workers and histories.
 //
 // candidates walks the pending turns in position order and keeps those
-// whose task has no earlier live turn: in any snapshot that is at most one
+// whose task has no earlier live turn (OFFSET 0 keeps that check a lookup
+// per candidate on turns_live, instead of an anti-join the planner may
+// choose over the whole index): in any snapshot that is at most one
 // turn per task, its first live one, so one claim never takes two turns of
 // a task. FOR UPDATE SKIP LOCKED makes concurrent claimers, in any process,
 // pass over the turns another is taking instead of waiting for them;
@@ -31,7 +35,8 @@ var claimSQL = `WITH candidates AS (
 	SELECT c.id FROM turns c
 	WHERE c.status = 'pending' AND NOT EXISTS (
 		SELECT 1 FROM turns e
-		WHERE e.task_id = c.task_id AND e.seq < c.seq AND e.status IN ('pending', 'running'))
+		WHERE e.task_id = c.task_id AND e.seq < c.seq AND e.status IN ('pending', 'running')
+		OFFSET 0)
 	ORDER BY c.position
 	LIMIT $3
 	FOR UPDATE OF c SKIP LOCKED
@@ -49,6 +54,16 @@ UNION ALL
 SELECT c.position, 1, h.seq, ` + qualified("h", turnColumns) + `, '', '', NULL, '', 0::bigint
 FROM claimed c JOIN turns h ON h.task_id = c.task_id AND h.seq < c.seq
 ORDER BY 1, 2, 3`
+
+// planned runs a statement as an unnamed prepared statement, which
+// PostgreSQL plans at every execution with its parameters and the tables'
+// current size. The queue's batch statements use it: a cached generic plan
+// made while the tables were small (a hash anti-join or a sequential scan
+// over turns) stays in use as they grow, and without autovacuum's ANALYZE
+// nothing replaces it; planning a batch statement anew costs little next to
+// the batch. Statements that look rows up by primary key keep pgx's cached
+// statements.
+const planned = pgx.QueryExecModeExec
 
 // ClaimTurn leases the oldest runnable turn to owner until now+lease and
 // marks it running. It returns nil, nil when nothing is runnable.
@@ -89,7 +104,7 @@ func (s *Store) claimTurns(ctx context.Context, owner string, now time.Time, lea
 
 // claim runs claimSQL and assembles its rows into claims.
 func (s *Store) claim(ctx context.Context, owner string, until int64, max int) ([]store.Claim, error) {
-	rows, err := s.pool.Query(ctx, claimSQL, owner, until, max)
+	rows, err := s.pool.Query(ctx, claimSQL, planned, owner, until, max)
 	if err != nil {
 		return nil, err
 	}
@@ -233,7 +248,7 @@ func (s *Store) finishTurns(ctx context.Context, ps []store.FinishTurnParams) ([
 	done := make([]bool, len(ps))
 	err := retry(ctx, func() error {
 		clear(done)
-		rows, err := s.pool.Query(ctx, finishSQL, a.i, a.id, a.owner, a.attempt, a.status, a.outputText,
+		rows, err := s.pool.Query(ctx, finishSQL, planned, a.i, a.id, a.owner, a.attempt, a.status, a.outputText,
 			a.inputTokens, a.outputTokens, a.credits, a.durationMs, a.structuredOutput, a.errorCode,
 			a.errorMessage, a.incompleteReason, a.now)
 		if err != nil {
@@ -308,7 +323,7 @@ SELECT count(*) FROM released`
 func (s *Store) ReleaseTurn(ctx context.Context, turnID, owner string, attempt int) error {
 	var n int
 	err := retry(ctx, func() error {
-		return s.pool.QueryRow(ctx, releaseSQL, turnID, owner, attempt).Scan(&n)
+		return s.pool.QueryRow(ctx, releaseSQL, planned, turnID, owner, attempt).Scan(&n)
 	})
 	if err == nil && n == 0 {
 		err = store.ErrLeaseLost
@@ -354,7 +369,7 @@ func (s *Store) ReapExpired(ctx context.Context, now time.Time, maxAttempts int)
 	var res store.ReapResult
 	err := retry(ctx, func() error {
 		res = store.ReapResult{}
-		rows, err := s.pool.Query(ctx, reapSQL, unixNano(now), maxAttempts)
+		rows, err := s.pool.Query(ctx, reapSQL, planned, unixNano(now), maxAttempts)
 		if err != nil {
 			return err
 		}

@@ -120,7 +120,7 @@ func (s *Store) ListTasks(ctx context.Context, p store.ListTasksParams) ([]store
 	// One row more than asked tells whether there is a next page.
 	q += ` ORDER BY position DESC LIMIT ` + arg(p.Limit+1)
 
-	rows, err := s.pool.Query(ctx, q, args...)
+	rows, err := s.pool.Query(ctx, q, append([]any{planned}, args...)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list tasks: %w", err)
 	}
