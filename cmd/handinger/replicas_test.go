@@ -210,17 +210,7 @@ func TestKilledReplicaTurnIsRescued(t *testing.T) {
 		code, w := create(t, api, key, `{"input":"survive a replica","taskId":"rescued"}`, "")
 		answered <- answer{code, w, time.Now()}
 	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		var v taskView
-		if call(t, key, "GET", api.url+"/api/tasks/rescued", "", &v) == 200 && v.Task.Status == "running" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the turn never started running")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitRunning(t, api, key, "rescued", 10*time.Second)
 	if err := runner.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}

@@ -169,6 +169,23 @@ func taskStatus(t *testing.T, p *proc, key, id string) taskView {
 	return v
 }
 
+// waitRunning polls task id through p until it is running; the task may not
+// exist yet when it starts.
+func waitRunning(t *testing.T, p *proc, key, id string, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		var v taskView
+		if call(t, key, "GET", p.url+"/api/tasks/"+id, "", &v) == 200 && v.Task.Status == "running" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("task %s did not start running within %s", id, within)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // TestCrashRecovery kills the server with SIGKILL in the middle of a turn,
 // starts it again on the same database, and expects the turn to be run again
 // to completion within 30 s of the crash.
@@ -196,13 +213,7 @@ func testCrashRecovery(t *testing.T, db string) {
 	if code := call(t, a.key, "POST", a.url+"/api/tasks", `{"input":"survive a crash"}`, &w); code != 200 || !w.Running {
 		t.Fatalf("create: %d running=%v", code, w.Running)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for taskStatus(t, a, a.key, w.Metadata.TaskID).Task.Status != "running" {
-		if time.Now().After(deadline) {
-			t.Fatal("the turn never started running")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitRunning(t, a, a.key, w.Metadata.TaskID, 5*time.Second)
 	if err := a.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -254,17 +265,7 @@ func testGracefulShutdown(t *testing.T, db string) {
 	go func() {
 		answer <- call(t, a.key, "POST", a.url+"/api/tasks", `{"input":"interrupted","taskId":"graceful"}`, &w)
 	}()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		var v taskView
-		if call(t, a.key, "GET", a.url+"/api/tasks/graceful", "", &v) == 200 && v.Task.Status == "running" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the turn never started")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitRunning(t, a, a.key, "graceful", 5*time.Second)
 	start := time.Now()
 	if err := a.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -280,7 +281,7 @@ func testGracefulShutdown(t *testing.T, db string) {
 		t.Errorf("shutdown took %s with a 500ms grace", d)
 	}
 	b := startServe(t, addr, flags...)
-	deadline = time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	for taskStatus(t, b, a.key, "graceful").Task.Status != "completed" {
 		if time.Now().After(deadline) {
 			t.Fatalf("the released turn did not resume:\n%s", b.stderr)

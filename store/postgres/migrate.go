@@ -5,63 +5,19 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/handinger/handinger/store/internal/sqlkit"
 )
 
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// ErrSchemaTooNew is returned by Open and Migrate for a database whose
-// schema was migrated by a newer binary than this one.
-var ErrSchemaTooNew = errors.New("database schema is newer than this binary")
-
-// schemaTooNewError says which versions met, and what to do.
-type schemaTooNewError struct {
-	database, binary int
-}
-
-func (e *schemaTooNewError) Error() string {
-	return fmt.Sprintf("database schema version %d is newer than this binary's %d: upgrade handinger",
-		e.database, e.binary)
-}
-
-func (e *schemaTooNewError) Unwrap() error { return ErrSchemaTooNew }
-
-// migration is one file of migrations/, named NNNN_description.sql.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-// migrations returns the embedded migrations in version order, checking that
-// versions run 1, 2, 3… without gaps.
-func migrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for i, name := range names { // fs.Glob sorts
-		base := strings.TrimPrefix(name, "migrations/")
-		prefix, _, _ := strings.Cut(base, "_")
-		v, err := strconv.Atoi(prefix)
-		if err != nil || v != i+1 {
-			return nil, fmt.Errorf("migration %s: want version %d in its name", base, i+1)
-		}
-		b, err := migrationFiles.ReadFile(name)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: base, sql: string(b)})
-	}
-	return ms, nil
-}
+// ErrSchemaTooNew is wrapped by the error Open and Migrate return for a
+// database whose schema was migrated by a newer binary than this one.
+var ErrSchemaTooNew = sqlkit.ErrSchemaTooNew
 
 // migrateLockClass is the first key of the advisory lock that serializes
 // migrations; the second is the hash of the schema migrated, so that
@@ -73,7 +29,7 @@ const migrateLockClass = 0x48414e44 // "HAND"
 // that first takes a transaction-scoped advisory lock: replicas starting
 // together apply each migration once, and the later ones find it applied.
 func migrate(ctx context.Context, conn *pgx.Conn) error {
-	ms, err := migrations()
+	ms, err := sqlkit.Migrations(migrationFiles, "migrations")
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
@@ -101,17 +57,17 @@ func migrate(ctx context.Context, conn *pgx.Conn) error {
 			return err
 		}
 		if current > len(ms) {
-			return &schemaTooNewError{database: current, binary: len(ms)}
+			return &sqlkit.TooNewError{Database: current, Binary: len(ms)}
 		}
 		for _, m := range ms[current:] {
 			// The simple protocol runs a file of several statements.
-			if _, err := tx.Exec(ctx, m.sql, pgx.QueryExecModeSimpleProtocol); err != nil {
-				return fmt.Errorf("%s: %w", m.name, err)
+			if _, err := tx.Exec(ctx, m.SQL, pgx.QueryExecModeSimpleProtocol); err != nil {
+				return fmt.Errorf("%s: %w", m.Name, err)
 			}
 			if _, err := tx.Exec(ctx,
 				`INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`,
-				m.version, unixNano(time.Now())); err != nil {
-				return fmt.Errorf("%s: %w", m.name, err)
+				m.Version, unixNano(time.Now())); err != nil {
+				return fmt.Errorf("%s: %w", m.Name, err)
 			}
 		}
 		return nil

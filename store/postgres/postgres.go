@@ -28,6 +28,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/handinger/handinger/store"
+	"github.com/handinger/handinger/store/internal/sqlkit"
 )
 
 // Store is a store.Store on a PostgreSQL database. It is safe for
@@ -211,12 +212,5 @@ type scanner interface {
 	Scan(dest ...any) error
 }
 
-// qualified returns columns, a comma-separated list of names, with each
-// name qualified by table, for queries that join tables with names in common.
-func qualified(table, columns string) string {
-	names := strings.Split(columns, ",")
-	for i, n := range names {
-		names[i] = table + "." + strings.TrimSpace(n)
-	}
-	return strings.Join(names, ", ")
-}
+// qualified is sqlkit.Qualified, short for the queries.
+var qualified = sqlkit.Qualified

@@ -4,56 +4,23 @@ import (
 	"context"
 	"database/sql"
 	"embed"
-	"errors"
 	"fmt"
-	"io/fs"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/handinger/handinger/store/internal/sqlkit"
 )
 
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// ErrSchemaTooNew is returned by Open for a database whose schema was
-// migrated by a newer binary than this one.
-var ErrSchemaTooNew = errors.New("database schema is newer than this binary")
-
-// migration is one file of migrations/, named NNNN_description.sql.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-// migrations returns the embedded migrations in version order, checking that
-// versions run 1, 2, 3… without gaps.
-func migrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for i, name := range names { // fs.Glob sorts
-		base := strings.TrimPrefix(name, "migrations/")
-		prefix, _, _ := strings.Cut(base, "_")
-		v, err := strconv.Atoi(prefix)
-		if err != nil || v != i+1 {
-			return nil, fmt.Errorf("migration %s: want version %d in its name", base, i+1)
-		}
-		b, err := migrationFiles.ReadFile(name)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: base, sql: string(b)})
-	}
-	return ms, nil
-}
+// ErrSchemaTooNew is wrapped by the error Open returns for a database whose
+// schema was migrated by a newer binary than this one.
+var ErrSchemaTooNew = sqlkit.ErrSchemaTooNew
 
 // migrate applies the migrations the database lacks, all in one immediate
 // transaction so that concurrent openers apply each migration once.
 func migrate(ctx context.Context, db *sql.DB) error {
-	ms, err := migrations()
+	ms, err := sqlkit.Migrations(migrationFiles, "migrations")
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
@@ -70,17 +37,16 @@ func migrate(ctx context.Context, db *sql.DB) error {
 			return err
 		}
 		if current > len(ms) {
-			return fmt.Errorf("%w: database at version %d, binary knows up to %d",
-				ErrSchemaTooNew, current, len(ms))
+			return &sqlkit.TooNewError{Database: current, Binary: len(ms)}
 		}
 		for _, m := range ms[current:] {
-			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-				return fmt.Errorf("%s: %w", m.name, err)
+			if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+				return fmt.Errorf("%s: %w", m.Name, err)
 			}
 			if _, err := tx.ExecContext(ctx,
 				`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`,
-				m.version, unixNano(time.Now())); err != nil {
-				return fmt.Errorf("%s: %w", m.name, err)
+				m.Version, unixNano(time.Now())); err != nil {
+				return fmt.Errorf("%s: %w", m.Name, err)
 			}
 		}
 		return nil

@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"strings"
 	"sync"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/handinger/handinger/store"
+	"github.com/handinger/handinger/store/internal/sqlkit"
 )
 
 // Store is a store.Store on one SQLite database file. It is safe for
@@ -302,12 +302,5 @@ type scanner interface {
 	Scan(dest ...any) error
 }
 
-// qualified returns columns, a comma-separated list of names, with each
-// name qualified by table, for queries that join tables with names in common.
-func qualified(table, columns string) string {
-	names := strings.Split(columns, ",")
-	for i, n := range names {
-		names[i] = table + "." + strings.TrimSpace(n)
-	}
-	return strings.Join(names, ", ")
-}
+// qualified is sqlkit.Qualified, short for the queries.
+var qualified = sqlkit.Qualified
