@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"sync"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 
 	"github.com/handinger/handinger/problem"
@@ -99,8 +100,14 @@ func (v *validator) checkRequest(w http.ResponseWriter, r *http.Request, rt *rou
 	}
 
 	var fields []problem.FieldError
-	for _, p := range rt.params {
-		if err := openapi3filter.ValidateParameter(r.Context(), in, p); err != nil {
+	for i, p := range rt.params {
+		var err error
+		if j := rt.plainPath[i]; j >= 0 && j < len(vals) {
+			err = v.checkPlainPathParam(in, p, vals[j])
+		} else {
+			err = openapi3filter.ValidateParameter(r.Context(), in, p)
+		}
+		if err != nil {
 			fields = appendParamError(fields, p, err)
 		}
 	}
@@ -110,6 +117,22 @@ func (v *validator) checkRequest(w http.ResponseWriter, r *http.Request, rt *rou
 		return nil, body, false
 	}
 	return in, body, true
+}
+
+// checkPlainPathParam is kin-openapi's ValidateParameter for a parameter
+// plainPathParams picked, without its decoding machinery: the value is the
+// path segment, and kin-openapi's schema validation, with the options
+// ValidateParameter would pass, decides. The same errors come out (a
+// fuzz test compares the two).
+func (v *validator) checkPlainPathParam(in *openapi3filter.RequestValidationInput, p *openapi3.Parameter, value string) error {
+	if value == "" {
+		return &openapi3filter.RequestError{Input: in, Parameter: p,
+			Reason: openapi3filter.ErrInvalidRequired.Error(), Err: openapi3filter.ErrInvalidRequired}
+	}
+	if err := p.Schema.Value.VisitJSON(value, v.c.paramOpts...); err != nil {
+		return &openapi3filter.RequestError{Input: in, Parameter: p, Err: err}
+	}
+	return nil
 }
 
 // readBody reads the body of r, at most v.maxBody bytes of it, and leaves

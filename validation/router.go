@@ -27,6 +27,9 @@ type compiled struct {
 	// sort of every object's properties and changes nothing otherwise.
 	reqOpts  map[*openapi3.Schema][]openapi3.SchemaValidationOption
 	respOpts map[*openapi3.Schema][]openapi3.SchemaValidationOption
+	// paramOpts are the options kin-openapi's ValidateParameter passes to
+	// a parameter's schema under the middleware's request options.
+	paramOpts []openapi3.SchemaValidationOption
 }
 
 // node is one path segment of the tree.
@@ -54,7 +57,10 @@ type route struct {
 	// params are the parameters to validate: the path item's, less those
 	// the operation overrides, then the operation's.
 	params []*openapi3.Parameter
-	body   *openapi3.RequestBody
+	// plainPath[i] is, for params[i] a plain string path parameter, the
+	// index of its value among the path's values; -1 for the others.
+	plainPath []int
+	body      *openapi3.RequestBody
 	// accepts lists the body's media types, for the 415 answer.
 	accepts string
 	// responses by status code, by class ("2XX" at index 2), and default.
@@ -132,6 +138,10 @@ func compile(doc *openapi3.T) (*compiled, error) {
 			c.extraOpts = append(c.extraOpts, openapi3.WithStringFormatValidators(formats))
 		}
 	}
+	c.paramOpts = append([]openapi3.SchemaValidationOption{openapi3.MultiErrors()}, c.extraOpts...)
+	if oas31 {
+		c.paramOpts = append(c.paramOpts, openapi3.EnableJSONSchema2020())
+	}
 	bodyOpts := func(s *openapi3.Schema, asResponse bool) {
 		m, visit := c.reqOpts, openapi3.VisitAsRequest()
 		if asResponse {
@@ -180,6 +190,7 @@ func compile(doc *openapi3.T) (*compiled, error) {
 			if rt.name == "" {
 				rt.name = method + " " + path
 			}
+			rt.plainPath = plainPathParams(rt.params, names)
 			if op.RequestBody != nil && op.RequestBody.Value != nil {
 				rt.body = op.RequestBody.Value
 				var types []string
@@ -212,6 +223,30 @@ func compile(doc *openapi3.T) (*compiled, error) {
 		}
 	}
 	return c, nil
+}
+
+// plainPathParams finds, among params, the path parameters whose value
+// kin-openapi would pass to their schema exactly as it stands in the path:
+// style simple, a schema of type string with no composition, which
+// kin-openapi decodes to the segment itself. It returns, for each of
+// params, the index of its value in names, or -1.
+func plainPathParams(params []*openapi3.Parameter, names []string) []int {
+	out := make([]int, len(params))
+	for i, p := range params {
+		out[i] = -1
+		if p.In != openapi3.ParameterInPath || p.Content != nil || p.Schema == nil || p.Schema.Value == nil {
+			continue
+		}
+		if sm, err := p.SerializationMethod(); err != nil || sm.Style != openapi3.SerializationSimple {
+			continue
+		}
+		s := p.Schema.Value
+		if !s.Type.Is(openapi3.TypeString) || len(s.AllOf) > 0 || len(s.AnyOf) > 0 || len(s.OneOf) > 0 || s.Not != nil {
+			continue
+		}
+		out[i] = slices.Index(names, p.Name)
+	}
+	return out
 }
 
 // add adds the nodes of a path template and returns its last node and the

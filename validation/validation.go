@@ -185,17 +185,7 @@ func New(doc *openapi3.T, opts Options) (func(http.Handler) http.Handler, error)
 	if v.maxBody == 0 {
 		v.maxBody = DefaultMaxBodyBytes
 	}
-	v.kinOpts = &openapi3filter.Options{
-		MultiError: true,
-		// Authentication is the host's job. kin-openapi only calls this
-		// when it checks security requirements, which the middleware never
-		// asks for; it is set so that no code path can answer 401.
-		AuthenticationFunc: openapi3filter.NoopAuthenticationFunc,
-		// The handler gets the request as it was sent: no defaults written
-		// into the query or the body.
-		SkipSettingDefaults:     true,
-		SchemaValidationOptions: c.extraOpts,
-	}
+	v.kinOpts = requestOptions(c)
 	v.respKinOpts = &openapi3filter.Options{
 		MultiError:              true,
 		IncludeResponseStatus:   true,
@@ -224,6 +214,21 @@ type validator struct {
 	kinOpts             *openapi3filter.Options // requests
 	respKinOpts         *openapi3filter.Options // response status and headers
 	respKinOptsWithBody *openapi3filter.Options // responses kin-openapi decodes itself
+}
+
+// requestOptions are kin-openapi's options for validating a request.
+func requestOptions(c *compiled) *openapi3filter.Options {
+	return &openapi3filter.Options{
+		MultiError: true,
+		// Authentication is the host's job. kin-openapi only calls this
+		// when it checks security requirements, which the middleware never
+		// asks for; it is set so that no code path can answer 401.
+		AuthenticationFunc: openapi3filter.NoopAuthenticationFunc,
+		// The handler gets the request as it was sent: no defaults written
+		// into the query or the body.
+		SkipSettingDefaults:     true,
+		SchemaValidationOptions: c.extraOpts,
+	}
 }
 
 // handler is the middleware in front of one handler.
