@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -50,6 +51,7 @@ type serveOptions struct {
 	logLevel      string
 	debugAddr     string
 	migrateOnly   bool
+	gcPercent     int
 }
 
 func newServeCommand() *cobra.Command {
@@ -107,6 +109,7 @@ Every flag can also be set by the environment variable named in its help.`,
 	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.StringVar(&o.debugAddr, "debug-addr", "", "serve Go's profiler (/debug/pprof) on this HOST:PORT (off when empty)")
+	f.IntVar(&o.gcPercent, "gc-percent", 400, "Go's GOGC for the server: the heap may grow by this percentage over live memory before a collection (a few MiB here); a GOGC variable wins")
 	applyEnv := bindEnv(f)
 	cmd.PreRunE = func(*cobra.Command, []string) error { return applyEnv() }
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
@@ -151,6 +154,9 @@ func serve(ctx context.Context, o serveOptions, stdout, stderr io.Writer) error 
 	mode, err := validation.ParseMode(o.validate)
 	if err != nil {
 		return usageError{fmt.Errorf("--validate: %w", err)}
+	}
+	if _, set := os.LookupEnv("GOGC"); !set && o.gcPercent != 100 {
+		debug.SetGCPercent(o.gcPercent)
 	}
 	if o.runners < 0 {
 		return usageError{fmt.Errorf("--runners %d: want 0 or more", o.runners)}
