@@ -10,6 +10,7 @@ package testdb
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -60,6 +61,12 @@ func Main(m *testing.M) {
 	if pgtest.URL() == "" {
 		fmt.Println("testdb: the PostgreSQL pass is skipped: HANDINGER_TEST_POSTGRES_URL is not set")
 		os.Exit(code)
+	}
+	for _, name := range []string{"test.fuzz", "test.fuzzworker", "test.bench", "test.list"} {
+		if f := flag.Lookup(name); f != nil && f.Value.String() != "" && f.Value.String() != "false" {
+			// Fuzzing, benchmarks and listings are not a suite to repeat.
+			os.Exit(code)
+		}
 	}
 	fmt.Println("testdb: running the suite again on PostgreSQL")
 	cmd := exec.Command(os.Args[0], os.Args[1:]...)
