@@ -67,6 +67,22 @@ func (v *validator) checkRequest(w http.ResponseWriter, r *http.Request, rt *rou
 		}
 	}()
 
+	if rt.plainOnly && !v.full && len(vals) == len(rt.pathParams) {
+		// Nothing below needs kin-openapi's request input: no body, no
+		// parameter but plain path ones, no response to validate.
+		var fields []problem.FieldError
+		for i, p := range rt.params {
+			if err := v.checkPlainPathParam(nil, p, vals[rt.plainPath[i]]); err != nil {
+				fields = appendParamError(fields, p, err)
+			}
+		}
+		if len(fields) > 0 {
+			v.refuse(w, r, rt, invalidRequest(fields, ""))
+			return nil, nil, false
+		}
+		return nil, nil, true
+	}
+
 	var pathParams map[string]string
 	if len(rt.pathParams) > 0 {
 		pathParams = make(map[string]string, len(rt.pathParams))
@@ -123,7 +139,7 @@ func (v *validator) checkRequest(w http.ResponseWriter, r *http.Request, rt *rou
 // plainPathParams picked, without its decoding machinery: the value is the
 // path segment, and kin-openapi's schema validation, with the options
 // ValidateParameter would pass, decides. The same errors come out (a
-// fuzz test compares the two).
+// fuzz test compares the two). in may be nil; it only goes into the error.
 func (v *validator) checkPlainPathParam(in *openapi3filter.RequestValidationInput, p *openapi3.Parameter, value string) error {
 	if value == "" {
 		return &openapi3filter.RequestError{Input: in, Parameter: p,

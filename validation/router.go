@@ -60,6 +60,9 @@ type route struct {
 	// plainPath[i] is, for params[i] a plain string path parameter, the
 	// index of its value among the path's values; -1 for the others.
 	plainPath []int
+	// plainOnly is true when the operation has no request body and only
+	// plain path parameters.
+	plainOnly bool
 	body      *openapi3.RequestBody
 	// accepts lists the body's media types, for the 415 answer.
 	accepts string
@@ -191,6 +194,7 @@ func compile(doc *openapi3.T) (*compiled, error) {
 				rt.name = method + " " + path
 			}
 			rt.plainPath = plainPathParams(rt.params, names)
+			rt.plainOnly = op.RequestBody == nil && !slices.Contains(rt.plainPath, -1)
 			if op.RequestBody != nil && op.RequestBody.Value != nil {
 				rt.body = op.RequestBody.Value
 				var types []string
