@@ -248,15 +248,21 @@ func (p *Pool) purge(now time.Time) {
 // finished announces a turn's end to its waiters and to the runners (the
 // task's next turn may now be runnable).
 func (p *Pool) finished(turnID string, status store.Status) {
+	p.wake(turnID)
+	if p.cfg.OnFinish != nil {
+		p.cfg.OnFinish(status)
+	}
+}
+
+// wake tells the waiters of turnID to look again, and the runners that the
+// task's next turn may be runnable.
+func (p *Pool) wake(turnID string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := p.cfg.Bus.TurnDone(ctx, turnID); err != nil {
 		p.cfg.Logger.Warn("announce turn end", "turn_id", turnID, "err", err)
 	}
 	_ = p.cfg.Bus.Runnable(ctx)
-	if p.cfg.OnFinish != nil {
-		p.cfg.OnFinish(status)
-	}
 }
 
 // dispatch claims as many turns as there are free slots, in one store call,
@@ -330,14 +336,19 @@ func (p *Pool) finisher() {
 		for _, r := range batch {
 			params = append(params, r.params)
 		}
-		errs, err := p.finishWithRetry(params)
+		errs, retried, err := p.finishWithRetry(params)
 		for i, r := range batch {
 			e := err
 			if e == nil && i < len(errs) {
 				e = errs[i]
 			}
-			if e == nil {
+			switch {
+			case e == nil:
 				p.finished(r.params.TurnID, r.params.Status)
+			case retried && errors.Is(e, store.ErrLeaseLost):
+				// An earlier attempt may have committed before its answer
+				// was lost; the waiters look again either way.
+				p.wake(r.params.TurnID)
 			}
 			r.done <- e
 		}
@@ -346,15 +357,16 @@ func (p *Pool) finisher() {
 
 // finishWithRetry records a batch of results, retrying a failure of the
 // whole call (not a lost lease) a few times: giving up means the reaper
-// re-runs turns that did finish.
-func (p *Pool) finishWithRetry(params []store.FinishTurnParams) ([]error, error) {
+// re-runs turns that did finish. retried reports that the answer came from
+// a retry, after a call whose outcome is unknown.
+func (p *Pool) finishWithRetry(params []store.FinishTurnParams) (errs []error, retried bool, err error) {
 	wait := 50 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		errs, err := p.cfg.Store.FinishTurns(ctx, params)
 		cancel()
 		if err == nil || attempt == 4 {
-			return errs, err
+			return errs, attempt > 1, err
 		}
 		p.cfg.Logger.Warn("record turn results; retrying", "turns", len(params), "attempt", attempt, "err", err)
 		time.Sleep(wait)

@@ -253,7 +253,9 @@ type Store interface {
 	// FinishTurns is FinishTurn for several turns in one transaction, so
 	// that a busy pool commits once for many results. errs[i] is the error
 	// of p[i] alone (ErrLeaseLost when its claim is no longer held); err is
-	// set when the call as a whole failed, and then nothing was recorded.
+	// set when the call as a whole failed. Then nothing was recorded, unless
+	// the database committed and its answer was lost on the way (a network
+	// store): a retry then finds the claims ended, ErrLeaseLost.
 	FinishTurns(ctx context.Context, p []FinishTurnParams) (errs []error, err error)
 	// ReleaseTurn puts a claimed turn back to pending without counting the
 	// attempt (graceful shutdown). ErrLeaseLost as for FinishTurn.

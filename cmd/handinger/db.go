@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/handinger/handinger/notify"
 	"github.com/handinger/handinger/notify/pgnotify"
@@ -49,6 +50,8 @@ func openStore(ctx context.Context, dsn string) (store.Store, error) {
 // done.
 func openBus(ctx context.Context, st store.Store, log *slog.Logger) (bus notify.Bus, close func(), err error) {
 	if pg, ok := st.(*postgres.Store); ok {
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
 		b, err := pgnotify.New(ctx, pg.Pool(), log)
 		if err != nil {
 			return nil, nil, err
@@ -73,14 +76,29 @@ func checkDatabase(ctx context.Context, st store.Store, log *slog.Logger) {
 	}
 }
 
-// redactDSN hides the password of a database URL, for messages and logs.
+// redactDSN hides the passwords of a database address, for messages and
+// logs: in the URL's user part and its password and sslpassword
+// parameters. An address that does not parse as a URL is hidden whole.
 func redactDSN(dsn string) string {
-	u, err := url.Parse(dsn)
-	if err != nil || u.User == nil {
+	if strings.HasPrefix(dsn, "sqlite:") {
 		return dsn
 	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	u, err := url.Parse(dsn)
+	if err != nil || u.Scheme == "" || u.Opaque != "" {
+		return "(a database address that is not a URL; hidden, since it may hold a password)"
 	}
+	if u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+		}
+	}
+	q := u.Query()
+	for _, k := range []string{"password", "sslpassword"} {
+		if q.Has(k) {
+			q.Set(k, "xxxxx")
+		}
+	}
+	u.RawQuery = q.Encode()
+	u.Fragment, u.RawFragment = "", ""
 	return u.String()
 }

@@ -102,17 +102,27 @@ func replicas(t *testing.T, flags ...[]string) (dsn string, ps []*proc) {
 		t.Skip("HANDINGER_TEST_POSTGRES_URL is not set: the replica tests need PostgreSQL")
 	}
 	dsn = testdb.DSN(t, testdb.Postgres)
-	for i, f := range flags {
+	key := newKey(t, dsn, "usr_dev")
+	for _, f := range flags {
 		p := startServe(t, freeAddr(t), append([]string{"--db", dsn}, f...)...)
-		if i == 0 && p.key == "" {
-			t.Fatalf("the first replica printed no API key:\n%s", p.stderr)
+		if p.key != "" {
+			t.Errorf("a replica of a PostgreSQL database printed a development key")
 		}
+		p.key = key
 		ps = append(ps, p)
 	}
-	for _, p := range ps[1:] {
-		p.key = ps[0].key
-	}
 	return dsn, ps
+}
+
+// newKey makes an API key for user in org_dev with `handinger keys create`.
+func newKey(t *testing.T, db, user string) string {
+	t.Helper()
+	var out, errb strings.Builder
+	if code := run(t.Context(), []string{"keys", "create", "--db", db, "--org", "org_dev", "--user", user}, &out, &errb); code != 0 {
+		t.Fatalf("keys create: %d %s", code, errb.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	return lines[len(lines)-1]
 }
 
 // TestReplicaWaitsForTurnRunElsewhere sends creates to a replica that runs
@@ -241,12 +251,7 @@ func TestRulesHoldAcrossReplicas(t *testing.T) {
 	a, b := ps[0], ps[1]
 
 	// A key created by the command works on both replicas.
-	var out, errb strings.Builder
-	if code := run(t.Context(), []string{"keys", "create", "--db", dsn, "--org", "org_dev", "--user", "usr_other"}, &out, &errb); code != 0 {
-		t.Fatalf("keys create: %d %s", code, errb.String())
-	}
-	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	other := lines[len(lines)-1]
+	other := newKey(t, dsn, "usr_other")
 	for _, p := range ps {
 		if code := call(t, other, "GET", p.url+"/api/tasks", "", nil); code != 200 {
 			t.Errorf("a new key on %s: %d", p.url, code)

@@ -62,8 +62,9 @@ func newServeCommand() *cobra.Command {
 		Long: `Run the Handinger Tasks API server.
 
 With no flags it listens on 127.0.0.1:8080 over an embedded SQLite file (handinger.db in
-the working directory), creating and migrating it. When the database holds no API key yet,
-it creates a development key and prints it on a line of its own as "API key: <key>".
+the working directory), creating and migrating it. When an SQLite database holds no API key
+yet, it creates a development key and prints it on a line of its own as "API key: <key>";
+for PostgreSQL, make keys with "handinger keys create --db postgres://…".
 
 Databases (--db):
   sqlite:PATH        embedded, for one process (the default).
@@ -161,6 +162,9 @@ func serve(ctx context.Context, o serveOptions, stdout, stderr io.Writer) error 
 	if o.runners < 0 {
 		return usageError{fmt.Errorf("--runners %d: want 0 or more", o.runners)}
 	}
+	if o.runners == 0 && strings.HasPrefix(o.db, "sqlite:") {
+		return usageError{errors.New("--runners 0 needs a database other replicas run turns from (postgres://…); SQLite serves one process")}
+	}
 	if o.waitLimit <= 0 {
 		return usageError{fmt.Errorf("--wait-limit %s: want a positive duration", o.waitLimit)}
 	}
@@ -200,8 +204,12 @@ func serve(ctx context.Context, o serveOptions, stdout, stderr io.Writer) error 
 	}
 	defer st.Close()
 	checkDatabase(ctx, st, log)
-	if err := ensureDevKey(ctx, st, stdout); err != nil {
-		return err
+	if strings.HasPrefix(o.db, "sqlite:") {
+		// Only the embedded database gets a development key: replicas of a
+		// shared one would each print a working key into their logs.
+		if err := ensureDevKey(ctx, st, stdout); err != nil {
+			return err
+		}
 	}
 
 	bus, closeBus, err := openBus(ctx, st, log)

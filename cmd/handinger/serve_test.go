@@ -70,6 +70,21 @@ func forEachBackend(t *testing.T, test func(t *testing.T, db string)) {
 	}
 }
 
+// withKey gives p an API key: the development key it printed on SQLite, or
+// a key made with `keys create` on PostgreSQL, where serve prints none.
+func withKey(t *testing.T, p *proc, db string) {
+	t.Helper()
+	switch {
+	case strings.HasPrefix(db, "sqlite:") && p.key == "":
+		t.Fatalf("the first start on SQLite printed no API key:\n%s", p.stderr)
+	case !strings.HasPrefix(db, "sqlite:"):
+		if p.key != "" {
+			t.Errorf("serve printed a development key for a PostgreSQL database")
+		}
+		p.key = newKey(t, db, "usr_dev")
+	}
+}
+
 // proc is a running `handinger serve`.
 type proc struct {
 	cmd    *exec.Cmd
@@ -201,9 +216,7 @@ func testCrashRecovery(t *testing.T, db string) {
 	addr := freeAddr(t)
 	flags := []string{"--db", db, "--builtin-delay", "3s", "--lease", "2s", "--wait-limit", "300ms"}
 	a := startServe(t, addr, flags...)
-	if a.key == "" {
-		t.Fatalf("the first start printed no API key:\n%s", a.stderr)
-	}
+	withKey(t, a, db)
 	var w struct {
 		Running  bool `json:"running"`
 		Metadata struct {
@@ -254,6 +267,7 @@ func testGracefulShutdown(t *testing.T, db string) {
 	addr := freeAddr(t)
 	flags := []string{"--db", db, "--builtin-delay", "5s", "--wait-limit", "20s", "--shutdown-grace", "500ms"}
 	a := startServe(t, addr, flags...)
+	withKey(t, a, db)
 
 	answer := make(chan int, 1)
 	var w struct {
