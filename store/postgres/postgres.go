@@ -36,6 +36,8 @@ import (
 // database.
 type Store struct {
 	pool *pgxpool.Pool
+	// clock aligns this process's lease times with the database's clock.
+	clock dbClock
 }
 
 var _ store.Store = (*Store)(nil)
@@ -62,7 +64,12 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
-	return &Store{pool: pool}, nil
+	s := &Store{pool: pool}
+	if err := s.clock.sync(ctx, pool); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	return s, nil
 }
 
 // Migrate brings the schema of the database dsn names up to date, then

@@ -96,7 +96,7 @@ func (s *Store) claimTurns(ctx context.Context, owner string, now time.Time, lea
 	var claims []store.Claim
 	err := retry(ctx, func() error {
 		var err error
-		claims, err = s.claim(ctx, owner, unixNano(now.Add(lease)), max)
+		claims, err = s.claim(ctx, owner, s.leaseTime(ctx, now.Add(lease)), max)
 		return err
 	})
 	return claims, err
@@ -149,7 +149,7 @@ func (s *Store) Heartbeat(ctx context.Context, turnID, owner string, attempt int
 	var n int64
 	err := retry(ctx, func() error {
 		tag, err := s.pool.Exec(ctx, `UPDATE turns SET lease_expires_at = $4 WHERE id = $1 AND `+fenced,
-			turnID, owner, attempt, unixNano(until))
+			turnID, owner, attempt, s.leaseTime(ctx, until))
 		n = tag.RowsAffected()
 		return err
 	})
@@ -335,7 +335,8 @@ func (s *Store) ReleaseTurn(ctx context.Context, turnID, owner string, attempt i
 }
 
 // reapSQL ends the leases that ended before $1 ($1 itself is still
-// covered): a turn that used its $2 attempts ends in error, the others go
+// covered; lease time, see leaseTime): a turn that used its $2 attempts ends
+// in error at $3, the others go
 // back to pending, and their tasks follow when they are the tasks' latest
 // turns. SKIP LOCKED passes over a turn being finished or heartbeaten right
 // now (the next pass sees it if its lease is still over), so the reaper
@@ -352,7 +353,7 @@ const reapSQL = `WITH expired AS (
 		error_message = CASE WHEN u.attempts >= $2
 			THEN 'the runner''s lease expired on each of the turn''s ' || u.attempts || ' attempts'
 			ELSE u.error_message END,
-		completed_at = CASE WHEN u.attempts >= $2 THEN $1 END,
+		completed_at = CASE WHEN u.attempts >= $2 THEN $3::bigint END,
 		lease_owner = NULL, lease_expires_at = NULL
 	FROM expired
 	WHERE u.id = expired.id AND u.status = 'running' AND u.lease_expires_at < $1
@@ -369,7 +370,7 @@ func (s *Store) ReapExpired(ctx context.Context, now time.Time, maxAttempts int)
 	var res store.ReapResult
 	err := retry(ctx, func() error {
 		res = store.ReapResult{}
-		rows, err := s.pool.Query(ctx, reapSQL, planned, unixNano(now), maxAttempts)
+		rows, err := s.pool.Query(ctx, reapSQL, planned, s.leaseTime(ctx, now), maxAttempts, unixNano(now))
 		if err != nil {
 			return err
 		}
