@@ -13,6 +13,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -267,4 +268,17 @@ type Store interface {
 	QueueStats(ctx context.Context) (QueueStats, error)
 	// PurgeIdempotencyKeys deletes idempotency keys created before t.
 	PurgeIdempotencyKeys(ctx context.Context, before time.Time) (int, error)
+}
+
+// FirstClaim turns the answer of a claim of at most one turn into
+// ClaimTurn's: the claim, or nil, nil when nothing was runnable. Backends
+// implement ClaimTurn with it over their ClaimTurns.
+func FirstClaim(claims []Claim, err error) (*Claim, error) {
+	if err != nil {
+		return nil, fmt.Errorf("claim turn: %w", err)
+	}
+	if len(claims) == 0 {
+		return nil, nil
+	}
+	return &claims[0], nil
 }

@@ -85,14 +85,7 @@ func (s *Store) end(r *turn, status store.Status, at time.Time) {
 func (s *Store) ClaimTurn(ctx context.Context, owner string, now time.Time, lease time.Duration) (*store.Claim, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	claims, err := s.claimTurns(ctx, owner, now, lease, 1)
-	if err != nil {
-		return nil, fmt.Errorf("claim turn: %w", err)
-	}
-	if len(claims) == 0 {
-		return nil, nil
-	}
-	return &claims[0], nil
+	return store.FirstClaim(s.claimTurns(ctx, owner, now, lease, 1))
 }
 
 // ClaimTurns leases up to max runnable turns, at most one of any task, to

@@ -96,14 +96,7 @@ const (
 // ClaimTurn leases the oldest runnable turn to owner until now+lease and
 // marks it running. It returns nil, nil when nothing is runnable.
 func (s *Store) ClaimTurn(ctx context.Context, owner string, now time.Time, lease time.Duration) (*store.Claim, error) {
-	claims, err := s.claimTurns(ctx, owner, now, lease, 1)
-	if err != nil {
-		return nil, fmt.Errorf("claim turn: %w", err)
-	}
-	if len(claims) == 0 {
-		return nil, nil
-	}
-	return &claims[0], nil
+	return store.FirstClaim(s.claimTurns(ctx, owner, now, lease, 1))
 }
 
 // ClaimTurns leases up to max runnable turns, at most one of any task, to
