@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/handinger/handinger/store"
@@ -95,24 +96,18 @@ func DSN(t testing.TB, backend string) string {
 // ends.
 func Store(t testing.TB) store.Store {
 	t.Helper()
-	return Open(t, Current())
-}
-
-// Open opens a fresh, empty store of backend, closed when t ends.
-func Open(t testing.TB, backend string) store.Store {
-	t.Helper()
 	var (
 		st  store.Store
 		err error
 	)
-	dsn := DSN(t, backend)
-	if backend == Postgres {
+	dsn := DSN(t, Current())
+	if Current() == Postgres {
 		st, err = postgres.Open(context.Background(), dsn)
 	} else {
-		st, err = sqlite.Open(context.Background(), dsn[len("sqlite:"):])
+		st, err = sqlite.Open(context.Background(), strings.TrimPrefix(dsn, "sqlite:"))
 	}
 	if err != nil {
-		t.Fatalf("open %s store: %v", backend, err)
+		t.Fatalf("open %s store: %v", Current(), err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
 	return st
