@@ -13,16 +13,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/handinger/handinger/agent/builtin"
-	"github.com/handinger/handinger/apikey"
+	"github.com/handinger/handinger/internal/apikey"
 	"github.com/handinger/handinger/internal/bare"
-	"github.com/handinger/handinger/notify"
-	"github.com/handinger/handinger/runner"
+	"github.com/handinger/handinger/internal/notify"
+	"github.com/handinger/handinger/internal/runner"
+	"github.com/handinger/handinger/internal/runtimes/builtin"
+	"github.com/handinger/handinger/internal/service"
+	"github.com/handinger/handinger/internal/store"
+	"github.com/handinger/handinger/internal/store/memory"
 	"github.com/handinger/handinger/server"
-	"github.com/handinger/handinger/service"
 	"github.com/handinger/handinger/spec"
-	"github.com/handinger/handinger/store"
-	"github.com/handinger/handinger/store/memory"
 	"github.com/handinger/handinger/validation"
 )
 

@@ -5,8 +5,8 @@ import (
 	"time"
 
 	"github.com/handinger/handinger/gen"
-	"github.com/handinger/handinger/service"
-	"github.com/handinger/handinger/store"
+	"github.com/handinger/handinger/internal/service"
+	"github.com/handinger/handinger/internal/store"
 )
 
 // This file is the one place that maps store rows to the API's models.

@@ -6,9 +6,9 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/handinger/handinger/internal/service"
+	"github.com/handinger/handinger/internal/store"
 	"github.com/handinger/handinger/problem"
-	"github.com/handinger/handinger/service"
-	"github.com/handinger/handinger/store"
 )
 
 var (

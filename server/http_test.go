@@ -12,8 +12,8 @@ import (
 	"strings"
 	"testing"
 
-	agentexec "github.com/handinger/handinger/agent/exec"
 	"github.com/handinger/handinger/gen"
+	agentexec "github.com/handinger/handinger/internal/runtimes/exec"
 )
 
 // TestBadInput sends every kind of bad request; each gets a clear 4xx

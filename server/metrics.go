@@ -10,7 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/handinger/handinger/store"
+	"github.com/handinger/handinger/internal/store"
 )
 
 // metrics are the server's Prometheus collectors, served on /metrics.

@@ -17,9 +17,9 @@ import (
 	"github.com/oklog/ulid/v2"
 	"golang.org/x/time/rate"
 
-	"github.com/handinger/handinger/apikey"
+	"github.com/handinger/handinger/internal/apikey"
+	"github.com/handinger/handinger/internal/store"
 	"github.com/handinger/handinger/problem"
-	"github.com/handinger/handinger/store"
 )
 
 type principalKey struct{}

@@ -17,9 +17,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/handinger/handinger/gen"
+	"github.com/handinger/handinger/internal/service"
+	"github.com/handinger/handinger/internal/store"
 	"github.com/handinger/handinger/problem"
-	"github.com/handinger/handinger/service"
-	"github.com/handinger/handinger/store"
 	"github.com/handinger/handinger/validation"
 )
 

@@ -9,8 +9,8 @@ import (
 	"strings"
 
 	"github.com/handinger/handinger/gen"
-	"github.com/handinger/handinger/service"
-	"github.com/handinger/handinger/store"
+	"github.com/handinger/handinger/internal/service"
+	"github.com/handinger/handinger/internal/store"
 )
 
 // handlers implements the generated strict server interface. Each handler

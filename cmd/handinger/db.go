@@ -8,11 +8,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/handinger/handinger/notify"
-	"github.com/handinger/handinger/notify/pgnotify"
-	"github.com/handinger/handinger/store"
-	"github.com/handinger/handinger/store/postgres"
-	"github.com/handinger/handinger/store/sqlite"
+	"github.com/handinger/handinger/internal/notify"
+	"github.com/handinger/handinger/internal/notify/pgnotify"
+	"github.com/handinger/handinger/internal/store"
+	"github.com/handinger/handinger/internal/store/postgres"
+	"github.com/handinger/handinger/internal/store/sqlite"
 )
 
 // defaultDB is the database of every subcommand unless --db says otherwise.

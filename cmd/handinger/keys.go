@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/handinger/handinger/apikey"
+	"github.com/handinger/handinger/internal/apikey"
 )
 
 // idPattern is what organization and user ids may look like.

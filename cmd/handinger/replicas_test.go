@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/handinger/handinger/internal/store/postgres/pgtest"
 	"github.com/handinger/handinger/internal/testdb"
-	"github.com/handinger/handinger/store/postgres/pgtest"
 )
 
 // workerView is the part of a create's answer the replica tests read.

@@ -18,14 +18,14 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/handinger/handinger/agent"
-	"github.com/handinger/handinger/agent/builtin"
-	agentexec "github.com/handinger/handinger/agent/exec"
-	"github.com/handinger/handinger/apikey"
-	"github.com/handinger/handinger/runner"
+	"github.com/handinger/handinger/internal/apikey"
+	"github.com/handinger/handinger/internal/runner"
+	"github.com/handinger/handinger/internal/runtimes/builtin"
+	agentexec "github.com/handinger/handinger/internal/runtimes/exec"
+	"github.com/handinger/handinger/internal/service"
+	"github.com/handinger/handinger/internal/store"
 	"github.com/handinger/handinger/server"
-	"github.com/handinger/handinger/service"
 	"github.com/handinger/handinger/spec"
-	"github.com/handinger/handinger/store"
 	"github.com/handinger/handinger/validation"
 )
 

@@ -9,8 +9,8 @@ import (
 	"net/http"
 
 	"github.com/handinger/handinger/gen"
-	"github.com/handinger/handinger/service"
-	"github.com/handinger/handinger/store"
+	"github.com/handinger/handinger/internal/service"
+	"github.com/handinger/handinger/internal/store"
 )
 
 // Handler serves GET /api/tasks/{taskId} and POST /api/tasks for one fixed

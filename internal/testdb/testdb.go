@@ -18,10 +18,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/handinger/handinger/store"
-	"github.com/handinger/handinger/store/postgres"
-	"github.com/handinger/handinger/store/postgres/pgtest"
-	"github.com/handinger/handinger/store/sqlite"
+	"github.com/handinger/handinger/internal/store"
+	"github.com/handinger/handinger/internal/store/postgres"
+	"github.com/handinger/handinger/internal/store/postgres/pgtest"
+	"github.com/handinger/handinger/internal/store/sqlite"
 )
 
 // Backend names.

@@ -23,15 +23,15 @@ import (
 	"time"
 
 	"github.com/handinger/handinger/agent"
-	"github.com/handinger/handinger/agent/builtin"
-	"github.com/handinger/handinger/apikey"
-	"github.com/handinger/handinger/notify"
-	"github.com/handinger/handinger/runner"
+	"github.com/handinger/handinger/internal/apikey"
+	"github.com/handinger/handinger/internal/notify"
+	"github.com/handinger/handinger/internal/runner"
+	"github.com/handinger/handinger/internal/runtimes/builtin"
+	"github.com/handinger/handinger/internal/service"
+	"github.com/handinger/handinger/internal/store"
+	"github.com/handinger/handinger/internal/store/sqlite"
 	"github.com/handinger/handinger/server"
-	"github.com/handinger/handinger/service"
 	"github.com/handinger/handinger/spec"
-	"github.com/handinger/handinger/store"
-	"github.com/handinger/handinger/store/sqlite"
 	"github.com/handinger/handinger/validation"
 )
 

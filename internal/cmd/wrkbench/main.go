@@ -30,10 +30,10 @@ import (
 	"time"
 
 	"github.com/handinger/handinger/internal/bare"
-	"github.com/handinger/handinger/notify"
-	"github.com/handinger/handinger/service"
-	"github.com/handinger/handinger/store"
-	"github.com/handinger/handinger/store/sqlite"
+	"github.com/handinger/handinger/internal/notify"
+	"github.com/handinger/handinger/internal/service"
+	"github.com/handinger/handinger/internal/store"
+	"github.com/handinger/handinger/internal/store/sqlite"
 )
 
 const (

@@ -1,0 +1,152 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/handinger/handinger/internal/store"
+	"github.com/handinger/handinger/internal/store/postgres"
+	"github.com/handinger/handinger/internal/store/postgres/pgtest"
+	"github.com/handinger/handinger/internal/store/storetest"
+)
+
+func open(t testing.TB, dsn string) *postgres.Store {
+	t.Helper()
+	st, err := postgres.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	if pgtest.URL() == "" {
+		pgtest.DSN(t) // skips, saying why
+	}
+	storetest.Exercise(t, func(t *testing.T) store.Store { return open(t, pgtest.DSN(t)) })
+}
+
+// rawConn connects to dsn without the store, to look at or tamper with the
+// schema.
+func rawConn(t *testing.T, dsn string) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.Connect(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
+
+func TestRefusesNewerSchema(t *testing.T) {
+	t.Parallel()
+	dsn := pgtest.DSN(t)
+	open(t, dsn).Close()
+	if _, err := rawConn(t, dsn).Exec(t.Context(), `INSERT INTO schema_migrations (version, applied_at)
+		SELECT max(version) + 2, 0 FROM schema_migrations`); err != nil {
+		t.Fatal(err)
+	}
+
+	st, err := postgres.Open(t.Context(), dsn)
+	if st != nil {
+		st.Close()
+	}
+	if !errors.Is(err, postgres.ErrSchemaTooNew) {
+		t.Fatalf("Open of a newer schema: err = %v, want ErrSchemaTooNew", err)
+	}
+	if msg := err.Error(); !strings.Contains(msg, "version 3 is newer than this binary's 1") ||
+		!strings.Contains(msg, "upgrade handinger") {
+		t.Errorf("error %q does not say which versions met and what to do", msg)
+	}
+	if err := postgres.Migrate(t.Context(), dsn); !errors.Is(err, postgres.ErrSchemaTooNew) {
+		t.Errorf("Migrate of a newer schema: err = %v, want ErrSchemaTooNew", err)
+	}
+}
+
+func TestMigrateTwiceIsANoOp(t *testing.T) {
+	t.Parallel()
+	dsn := pgtest.DSN(t)
+	for range 2 {
+		if err := postgres.Migrate(t.Context(), dsn); err != nil {
+			t.Fatalf("Migrate: %v", err)
+		}
+	}
+	var n, latest int
+	if err := rawConn(t, dsn).QueryRow(t.Context(),
+		`SELECT count(*), max(version) FROM schema_migrations`).Scan(&n, &latest); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 || latest != 1 {
+		t.Errorf("schema_migrations has %d rows up to version %d, want 1 up to 1", n, latest)
+	}
+	// The store opens the migrated schema and works on it.
+	st := open(t, dsn)
+	if err := st.CreateAPIKey(t.Context(), "key", "org", "user", []byte("hash"), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Replicas that start together on a fresh schema must not race to create
+// it: the advisory lock queues them, and all find the schema ready.
+func TestConcurrentOpensOfAFreshSchema(t *testing.T) {
+	t.Parallel()
+	dsn := pgtest.DSN(t)
+	const n = 4
+	stores := make([]*postgres.Store, n)
+	var wg sync.WaitGroup
+	for i := range stores {
+		wg.Go(func() {
+			st, err := postgres.Open(t.Context(), dsn)
+			if err != nil {
+				t.Errorf("Open %d: %v", i, err)
+				return
+			}
+			stores[i] = st
+		})
+	}
+	wg.Wait()
+	for i, st := range stores {
+		if st == nil {
+			continue
+		}
+		t.Cleanup(func() { st.Close() })
+		if err := st.Ping(t.Context()); err != nil {
+			t.Errorf("Ping of store %d: %v", i, err)
+		}
+		if _, err := st.QueueStats(t.Context()); err != nil {
+			t.Errorf("QueueStats of store %d: %v", i, err)
+		}
+	}
+}
+
+func TestPoolSize(t *testing.T) {
+	t.Parallel()
+	dsn := pgtest.DSN(t)
+	want := int32(max(8, 4*runtime.GOMAXPROCS(0)))
+	if got := open(t, dsn).Pool().Config().MaxConns; got != want {
+		t.Errorf("default MaxConns = %d, want %d", got, want)
+	}
+	if got := open(t, dsn+"&pool_max_conns=3").Pool().Config().MaxConns; got != 3 {
+		t.Errorf("MaxConns with pool_max_conns=3 = %d, want 3", got)
+	}
+}
+
+func TestOpenFailsWithoutTheSchema(t *testing.T) {
+	t.Parallel()
+	dsn := pgtest.DSN(t)
+	missing := strings.Replace(dsn, "search_path=", "search_path=no_such_schema_", 1)
+	st, err := postgres.Open(t.Context(), missing)
+	if err == nil {
+		st.Close()
+		t.Fatal("Open with a search_path naming no schema succeeded")
+	}
+}

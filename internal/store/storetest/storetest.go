@@ -1,0 +1,240 @@
+// Package storetest is the conformance suite of store.Store: every backend
+// runs Exercise against fresh, empty stores of its own and must pass it.
+//
+// The suite tests behaviour of the interface only, never a backend's
+// schema. Time comes from fixed values passed in, never from the clock.
+package storetest
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/handinger/handinger/internal/store"
+)
+
+// Exercise runs the conformance suite. newStore must return a fresh, empty
+// store for each call and arrange its Close with t.Cleanup; subtests run in
+// parallel, one store each.
+func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
+	t.Helper()
+	groups := []struct {
+		name string
+		fn   func(t *testing.T, newStore func(t *testing.T) store.Store)
+	}{
+		{"APIKeys", testAPIKeys},
+		{"CreateTurn", testCreateTurn},
+		{"Idempotency", testIdempotency},
+		{"Tasks", testTasks},
+		{"ListTasks", testListTasks},
+		{"ArchiveTask", testArchiveTask},
+		{"Queue", testQueue},
+		{"QueueBatch", testQueueBatch},
+	}
+	for _, g := range groups {
+		t.Run(g.name, func(t *testing.T) {
+			t.Parallel()
+			g.fn(t, newStore)
+		})
+	}
+}
+
+// t0 is the suite's clock; it has nanoseconds to catch backends that round.
+var t0 = time.Date(2025, 3, 1, 12, 0, 0, 123456789, time.UTC)
+
+// bundle is what every subtest starts from: a fresh store and three
+// principals, alice and bob in one organization and carol in another.
+type bundle struct {
+	st    store.Store
+	ctx   context.Context
+	alice store.Principal
+	bob   store.Principal
+	carol store.Principal
+	n     atomic.Int64
+}
+
+func setup(t *testing.T, newStore func(t *testing.T) store.Store) *bundle {
+	t.Helper()
+	b := &bundle{st: newStore(t), ctx: t.Context()}
+	b.alice = b.principal(t, "org-a", "user-alice")
+	b.bob = b.principal(t, "org-a", "user-bob")
+	b.carol = b.principal(t, "org-b", "user-carol")
+	return b
+}
+
+// id returns a new id with prefix, unique within the bundle.
+func (b *bundle) id(prefix string) string {
+	return fmt.Sprintf("%s_%04d", prefix, b.n.Add(1))
+}
+
+// hash is the stored hash of an API key.
+func hash(key string) []byte {
+	h := sha256.Sum256([]byte(key))
+	return h[:]
+}
+
+// principal creates an API key for user in org and returns its principal.
+func (b *bundle) principal(t *testing.T, orgID, userID string) store.Principal {
+	t.Helper()
+	keyID := b.id("key")
+	if err := b.st.CreateAPIKey(b.ctx, keyID, orgID, userID, hash(keyID), t0); err != nil {
+		t.Fatalf("CreateAPIKey(%s, %s, %s): %v", keyID, orgID, userID, err)
+	}
+	p, err := b.st.LookupAPIKey(b.ctx, hash(keyID))
+	if err != nil {
+		t.Fatalf("LookupAPIKey(%s): %v", keyID, err)
+	}
+	return p
+}
+
+// newTask returns the params of a call that creates a task and its worker.
+func (b *bundle) newTask(p store.Principal, input string, now time.Time) store.CreateTurnParams {
+	return store.CreateTurnParams{
+		Principal:   p,
+		TaskID:      b.id("task"),
+		NewWorkerID: b.id("worker"),
+		TurnID:      b.id("turn"),
+		Input:       input,
+		Budget:      "standard",
+		Title:       "title of " + input,
+		Now:         now,
+	}
+}
+
+// followUp returns the params of a call that appends a turn to taskID.
+func (b *bundle) followUp(p store.Principal, taskID, input string, now time.Time) store.CreateTurnParams {
+	c := b.newTask(p, input, now)
+	c.TaskID = taskID
+	c.TaskIDGiven = true
+	return c
+}
+
+func (b *bundle) create(t *testing.T, p store.CreateTurnParams) store.CreateTurnResult {
+	t.Helper()
+	res, err := b.st.CreateTurn(b.ctx, p)
+	if err != nil {
+		t.Fatalf("CreateTurn(task %s, turn %s): %v", p.TaskID, p.TurnID, err)
+	}
+	return res
+}
+
+// claim claims a turn and fails the test when none is runnable.
+func (b *bundle) claim(t *testing.T, owner string, now time.Time) *store.Claim {
+	t.Helper()
+	c, err := b.st.ClaimTurn(b.ctx, owner, now, 30*time.Second)
+	if err != nil {
+		t.Fatalf("ClaimTurn(%s): %v", owner, err)
+	}
+	if c == nil {
+		t.Fatalf("ClaimTurn(%s) = nil, want a claim", owner)
+	}
+	return c
+}
+
+// claimNone fails the test unless nothing is runnable.
+func (b *bundle) claimNone(t *testing.T, now time.Time) {
+	t.Helper()
+	c, err := b.st.ClaimTurn(b.ctx, "runner-none", now, 30*time.Second)
+	if err != nil {
+		t.Fatalf("ClaimTurn: %v", err)
+	}
+	if c != nil {
+		t.Fatalf("ClaimTurn = turn %s (task %s, seq %d), want nil", c.Turn.ID, c.Turn.TaskID, c.Turn.Seq)
+	}
+}
+
+// claimTurns claims up to max turns with ClaimTurns.
+func (b *bundle) claimTurns(t *testing.T, owner string, now time.Time, max int) []store.Claim {
+	t.Helper()
+	claims, err := b.st.ClaimTurns(b.ctx, owner, now, lease, max)
+	if err != nil {
+		t.Fatalf("ClaimTurns(%s, %d): %v", owner, max, err)
+	}
+	if len(claims) > max {
+		t.Fatalf("ClaimTurns(%s, %d) = %d claims", owner, max, len(claims))
+	}
+	return claims
+}
+
+// turnIDs returns the ids of the claimed turns.
+func turnIDs(claims []store.Claim) []string {
+	ids := make([]string, len(claims))
+	for i, c := range claims {
+		ids[i] = c.Turn.ID
+	}
+	return ids
+}
+
+// finish ends a claimed turn as completed.
+func (b *bundle) finish(t *testing.T, c *store.Claim, now time.Time, credits, durationMs int64) {
+	t.Helper()
+	err := b.st.FinishTurn(b.ctx, store.FinishTurnParams{
+		TurnID: c.Turn.ID, Owner: c.Owner, Attempt: c.Attempt, Status: store.StatusCompleted,
+		OutputText: "done: " + c.Turn.Input, Credits: credits, DurationMs: durationMs, Now: now,
+	})
+	if err != nil {
+		t.Fatalf("FinishTurn(%s): %v", c.Turn.ID, err)
+	}
+}
+
+func (b *bundle) task(t *testing.T, orgID, taskID string) store.Task {
+	t.Helper()
+	task, err := b.st.GetTask(b.ctx, orgID, taskID)
+	if err != nil {
+		t.Fatalf("GetTask(%s): %v", taskID, err)
+	}
+	return task
+}
+
+func (b *bundle) turn(t *testing.T, turnID string) store.Turn {
+	t.Helper()
+	turn, err := b.st.GetTurn(b.ctx, turnID)
+	if err != nil {
+		t.Fatalf("GetTurn(%s): %v", turnID, err)
+	}
+	return turn
+}
+
+func (b *bundle) stats(t *testing.T) store.QueueStats {
+	t.Helper()
+	st, err := b.st.QueueStats(b.ctx)
+	if err != nil {
+		t.Fatalf("QueueStats: %v", err)
+	}
+	return st
+}
+
+// wantErr fails the test unless err is target.
+func wantErr(t *testing.T, what string, err, target error) {
+	t.Helper()
+	if !errors.Is(err, target) {
+		t.Fatalf("%s: err = %v, want %v", what, err, target)
+	}
+}
+
+// wantTime fails the test unless got is the instant want, in UTC.
+func wantTime(t *testing.T, what string, got, want time.Time) {
+	t.Helper()
+	if !got.Equal(want) || got.Location() != time.UTC {
+		t.Errorf("%s = %v, want %v in UTC", what, got, want)
+	}
+}
+
+// wantCompletedAt checks a nullable completion time; want nil for none.
+func wantCompletedAt(t *testing.T, what string, got, want *time.Time) {
+	t.Helper()
+	switch {
+	case want == nil && got != nil:
+		t.Errorf("%s = %v, want nil", what, *got)
+	case want != nil && got == nil:
+		t.Errorf("%s = nil, want %v", what, *want)
+	case want != nil:
+		wantTime(t, what, *got, *want)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
