@@ -149,7 +149,7 @@ func validRequestID(id string) bool {
 // authenticator checks API keys, remembering good ones briefly so that a
 // request costs one SHA-256, not a database read.
 type authenticator struct {
-	store store.Store
+	store store.Keys
 	ttl   time.Duration
 	mu    sync.Mutex
 	cache map[string]cachedKey // by hash
@@ -161,7 +161,7 @@ type cachedKey struct {
 	expires time.Time
 }
 
-func newAuthenticator(st store.Store, ttl time.Duration) *authenticator {
+func newAuthenticator(st store.Keys, ttl time.Duration) *authenticator {
 	if ttl <= 0 {
 		ttl = 10 * time.Second
 	}

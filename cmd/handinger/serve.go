@@ -298,7 +298,7 @@ func serveDebug(addr string, log *slog.Logger) {
 
 // ensureDevKey creates and prints a development key when the database has
 // no key at all, so that a fresh server can be used at once.
-func ensureDevKey(ctx context.Context, st store.Store, stdout io.Writer) error {
+func ensureDevKey(ctx context.Context, st store.Keys, stdout io.Writer) error {
 	n, err := st.CountAPIKeys(ctx)
 	if err != nil {
 		return fmt.Errorf("count API keys: %w", err)

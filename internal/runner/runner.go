@@ -37,7 +37,7 @@ const (
 
 // Config configures a Pool. Zero values take the defaults noted.
 type Config struct {
-	Store   store.Store
+	Store   store.Queue
 	Runtime agent.Runtime
 	Bus     notify.Bus
 	// Owner names this process in leases (e.g. host:pid:random).

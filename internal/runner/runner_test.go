@@ -12,6 +12,7 @@ import (
 	"github.com/handinger/handinger/internal/runtimes/builtin"
 	"github.com/handinger/handinger/internal/store"
 	"github.com/handinger/handinger/internal/store/memory"
+	"github.com/handinger/handinger/internal/store/storetest"
 )
 
 var who = store.Principal{KeyID: "key_1", OrgID: "org_1", UserID: "usr_1"}
@@ -52,13 +53,14 @@ func start(t *testing.T, cfg runner.Config) *runner.Pool {
 	return p
 }
 
-// waitStatus waits for a turn to reach status, through wake-ups.
+// waitStatus waits for a turn of task tsk_1 to reach status, through
+// wake-ups.
 func waitStatus(t *testing.T, st store.Store, bus *notify.Local, turnID string, want store.Status) store.Turn {
 	t.Helper()
 	deadline := time.After(10 * time.Second)
 	for {
 		done, cancel := bus.WaitTurn(turnID)
-		turn, err := st.GetTurn(context.Background(), turnID)
+		turn, err := storetest.Turn(context.Background(), st, who.OrgID, "tsk_1", turnID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -99,7 +101,7 @@ func TestReaperRescuesDeadRunnersTurn(t *testing.T) {
 	t.Parallel()
 	st, bus := setup(t)
 	addTurn(t, st, "tsk_1", "trn_1", "orphaned")
-	c, err := st.ClaimTurn(context.Background(), "dead-runner", time.Now(), 300*time.Millisecond)
+	c, err := storetest.ClaimOne(context.Background(), st, "dead-runner", time.Now(), 300*time.Millisecond)
 	if err != nil || c == nil {
 		t.Fatalf("claim: %v %v", c, err)
 	}
@@ -109,7 +111,7 @@ func TestReaperRescuesDeadRunnersTurn(t *testing.T) {
 		t.Errorf("attempts = %d, want 2 (the dead claim and the rescue)", turn.Attempts)
 	}
 	// The dead runner's late result is refused by the fence.
-	err = st.FinishTurn(context.Background(), store.FinishTurnParams{
+	err = storetest.FinishOne(context.Background(), st, store.FinishTurnParams{
 		TurnID: "trn_1", Owner: "dead-runner", Attempt: c.Attempt, Status: store.StatusCompleted, Now: time.Now(),
 	})
 	if err == nil {
@@ -121,7 +123,7 @@ func TestAttemptsExhausted(t *testing.T) {
 	t.Parallel()
 	st, bus := setup(t)
 	addTurn(t, st, "tsk_1", "trn_1", "crashes every time")
-	if _, err := st.ClaimTurn(context.Background(), "dead-runner", time.Now(), 100*time.Millisecond); err != nil {
+	if _, err := storetest.ClaimOne(context.Background(), st, "dead-runner", time.Now(), 100*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
 	start(t, runner.Config{Store: st, Runtime: &builtin.Runtime{}, Bus: bus, ReapEvery: 50 * time.Millisecond, MaxAttempts: 1})
@@ -156,7 +158,7 @@ func TestShutdown(t *testing.T) {
 			if d := time.Since(begin); d > 3*time.Second {
 				t.Errorf("shutdown took %s", d)
 			}
-			turn, err := st.GetTurn(context.Background(), "trn_1")
+			turn, err := storetest.Turn(context.Background(), st, who.OrgID, "tsk_1", "trn_1")
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -26,7 +26,7 @@ var ErrUnknownBudget = errors.New("unknown budget")
 
 // Config configures a Service. Zero values take the defaults noted.
 type Config struct {
-	Store store.Store
+	Store store.Tasks
 	Bus   notify.Bus
 	// WaitLimit is how long a create call waits for its turn before
 	// answering with the turn still pending or running (default 50 s).
@@ -97,7 +97,7 @@ type Created struct {
 // CreateTask stores a turn, wakes the runners and waits until the turn ends
 // or the wait limit passes. The turn runs whether or not anyone waits: when
 // ctx ends, CreateTask returns ctx's error and the run goes on. Errors are
-// those of store.Store.CreateTurn, ErrUnknownBudget, or ctx's.
+// those of store.Tasks.CreateTurn, ErrUnknownBudget, or ctx's.
 func (s *Service) CreateTask(ctx context.Context, who store.Principal, p CreateParams) (Created, error) {
 	if p.Budget == "" {
 		p.Budget = agent.DefaultBudget

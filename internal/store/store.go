@@ -13,7 +13,6 @@ package store
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 )
 
@@ -198,14 +197,11 @@ type QueueStats struct {
 	Running int
 }
 
-// Store is the persistence and queue boundary. Every backend implements all
-// of it; storetest.Exercise is the conformance suite.
-type Store interface {
-	// Ping checks that the database answers.
-	Ping(ctx context.Context) error
-	// Close releases the database.
-	Close() error
+// The store is split by role: each consumer takes the smallest interface
+// that serves it, and a backend implements them all (Store).
 
+// Keys is what authentication and key management need.
+type Keys interface {
 	// CreateAPIKey stores the SHA-256 hash of a new key for user in org,
 	// creating the organization and the user on first use. ErrConflict when
 	// the user already belongs to another organization.
@@ -214,15 +210,16 @@ type Store interface {
 	LookupAPIKey(ctx context.Context, hash []byte) (Principal, error)
 	// CountAPIKeys counts stored keys.
 	CountAPIKeys(ctx context.Context) (int, error)
+}
 
+// Tasks is what the Tasks API's operations need (package service).
+type Tasks interface {
 	// CreateTurn stores a create call in one transaction: the task (new or
 	// existing), the worker when created on the fly, the turn (runnable at
 	// once), and the idempotency key. Errors: ErrNotFound (the task or
 	// worker belongs to another organization or the worker does not exist),
 	// ErrArchived, ErrWorkerMismatch, ErrIdempotencyMismatch.
 	CreateTurn(ctx context.Context, p CreateTurnParams) (CreateTurnResult, error)
-	// GetTask returns a task of org. ErrNotFound when none.
-	GetTask(ctx context.Context, orgID, taskID string) (Task, error)
 	// GetTaskWithTurns returns a task of org and all its turns in seq order.
 	// ErrNotFound when none.
 	GetTaskWithTurns(ctx context.Context, orgID, taskID string) (Task, []Turn, error)
@@ -232,34 +229,31 @@ type Store interface {
 	// ArchiveTask archives a task of org; idempotent. ErrNotFound when the
 	// task is not the org's, ErrForbidden when userID did not create its worker.
 	ArchiveTask(ctx context.Context, orgID, userID, taskID string) error
-	// GetTurn returns a turn by id, of any organization. ErrNotFound.
-	GetTurn(ctx context.Context, turnID string) (Turn, error)
-	// GetWorker returns a worker of org. ErrNotFound when none.
-	GetWorker(ctx context.Context, orgID, workerID string) (Worker, error)
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+}
 
-	// ClaimTurn leases the oldest runnable turn (pending, with every earlier
-	// turn of its task terminal) to owner until now+lease and marks it
-	// running. It returns nil, nil when nothing is runnable.
-	ClaimTurn(ctx context.Context, owner string, now time.Time, lease time.Duration) (*Claim, error)
-	// ClaimTurns is ClaimTurn for up to max turns at once, in one
-	// transaction: at most one turn of any task (the others wait for it),
-	// oldest first. It returns an empty slice when nothing is runnable.
+// Queue is what the runner pool needs: the turns table as a work queue.
+type Queue interface {
+	// ClaimTurns leases up to max runnable turns (pending, with every earlier
+	// turn of their task terminal) to owner until now+lease and marks them
+	// running, in one transaction: at most one turn of any task (the others
+	// wait for it), oldest first. It returns an empty slice when nothing is
+	// runnable.
 	ClaimTurns(ctx context.Context, owner string, now time.Time, lease time.Duration, max int) ([]Claim, error)
 	// Heartbeat extends a held lease to until. ErrLeaseLost when the claim
 	// is no longer owner's at attempt.
 	Heartbeat(ctx context.Context, turnID, owner string, attempt int, until time.Time) error
-	// FinishTurn records the end of a claimed turn and updates its task.
-	// ErrLeaseLost when the claim is no longer owner's at attempt.
-	FinishTurn(ctx context.Context, p FinishTurnParams) error
-	// FinishTurns is FinishTurn for several turns in one transaction, so
-	// that a busy pool commits once for many results. errs[i] is the error
-	// of p[i] alone (ErrLeaseLost when its claim is no longer held); err is
-	// set when the call as a whole failed. Then nothing was recorded, unless
-	// the database committed and its answer was lost on the way (a network
-	// store): a retry then finds the claims ended, ErrLeaseLost.
+	// FinishTurns records the ends of claimed turns and updates their tasks,
+	// in one transaction, so that a busy pool commits once for many results.
+	// errs[i] is the error of p[i] alone (ErrLeaseLost when its claim is no
+	// longer held); err is set when the call as a whole failed. Then nothing
+	// was recorded, unless the database committed and its answer was lost on
+	// the way (a network store): a retry then finds the claims ended,
+	// ErrLeaseLost.
 	FinishTurns(ctx context.Context, p []FinishTurnParams) (errs []error, err error)
 	// ReleaseTurn puts a claimed turn back to pending without counting the
-	// attempt (graceful shutdown). ErrLeaseLost as for FinishTurn.
+	// attempt (graceful shutdown). ErrLeaseLost as for FinishTurns.
 	ReleaseTurn(ctx context.Context, turnID, owner string, attempt int) error
 	// ReapExpired requeues running turns whose lease ended before now, or
 	// ends them in error when they used maxAttempts.
@@ -270,15 +264,13 @@ type Store interface {
 	PurgeIdempotencyKeys(ctx context.Context, before time.Time) (int, error)
 }
 
-// FirstClaim turns the answer of a claim of at most one turn into
-// ClaimTurn's: the claim, or nil, nil when nothing was runnable. Backends
-// implement ClaimTurn with it over their ClaimTurns.
-func FirstClaim(claims []Claim, err error) (*Claim, error) {
-	if err != nil {
-		return nil, fmt.Errorf("claim turn: %w", err)
-	}
-	if len(claims) == 0 {
-		return nil, nil
-	}
-	return &claims[0], nil
+// Store is a whole backend: every role and its lifecycle. The backend seam
+// (package backend) opens one; storetest.Exercise is the conformance suite
+// every backend passes.
+type Store interface {
+	Keys
+	Tasks
+	Queue
+	// Close releases the database.
+	Close() error
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/handinger/handinger/internal/store"
 	"github.com/handinger/handinger/internal/store/sqlite"
+	"github.com/handinger/handinger/internal/store/storetest"
 )
 
 // TestMatchesSQLite runs random sequences of calls against this store and
@@ -74,7 +75,6 @@ func differ(t *testing.T, rnd *rand.Rand, mem, lite store.Store, n int) {
 		now     = t0
 		ids     int
 		taskIDs = []string{"no-such-task"}
-		turnIDs = []string{"no-such-turn"}
 		workers = []string{"no-such-worker"}
 		claims  []store.Claim // every claim made, stale ones too
 	)
@@ -121,15 +121,15 @@ func differ(t *testing.T, rnd *rand.Rand, mem, lite store.Store, n int) {
 				p.IdempotencyKey = fmt.Sprint("idem-", rnd.IntN(4))
 				p.RequestHash = []byte{byte(rnd.IntN(2))}
 			}
-			taskIDs, turnIDs, workers = append(taskIDs, p.TaskID), append(turnIDs, p.TurnID), append(workers, p.NewWorkerID)
+			taskIDs, workers = append(taskIDs, p.TaskID), append(workers, p.NewWorkerID)
 			what = fmt.Sprintf("CreateTurn(%+v)", p)
 			call = func(st store.Store) outcome { return classify(st.CreateTurn(ctx, p)) }
 		case 3, 4:
 			owner := fmt.Sprint("r", rnd.IntN(2))
 			lease := time.Duration(1+rnd.IntN(60)) * time.Second
-			what = fmt.Sprintf("ClaimTurn(%s, %v)", owner, lease)
+			what = fmt.Sprintf("ClaimOne(%s, %v)", owner, lease)
 			call = func(st store.Store) outcome {
-				c, err := st.ClaimTurn(ctx, owner, now, lease)
+				c, err := storetest.ClaimOne(ctx, st, owner, now, lease)
 				if c != nil && st == mem {
 					claims = append(claims, *c)
 				}
@@ -137,8 +137,8 @@ func differ(t *testing.T, rnd *rand.Rand, mem, lite store.Store, n int) {
 			}
 		case 5:
 			p := finish(claim(), statuses[3+rnd.IntN(3)])
-			what = fmt.Sprintf("FinishTurn(%+v)", p)
-			call = func(st store.Store) outcome { return classify(nil, st.FinishTurn(ctx, p)) }
+			what = fmt.Sprintf("FinishOne(%+v)", p)
+			call = func(st store.Store) outcome { return classify(nil, storetest.FinishOne(ctx, st, p)) }
 		case 6:
 			c, until := claim(), now.Add(time.Duration(rnd.IntN(90))*time.Second)
 			what = fmt.Sprintf("Heartbeat(%s, %s, %d)", c.Turn.ID, c.Owner, c.Attempt)
@@ -165,17 +165,13 @@ func differ(t *testing.T, rnd *rand.Rand, mem, lite store.Store, n int) {
 			taskID := pick(taskIDs)
 			what = fmt.Sprintf("ArchiveTask(%s, %s, %s)", p.OrgID, p.UserID, taskID)
 			call = func(st store.Store) outcome { return classify(nil, st.ArchiveTask(ctx, p.OrgID, p.UserID, taskID)) }
-		case 10:
+		case 10, 11:
 			org, taskID := fmt.Sprint("org-", "ab"[rnd.IntN(2):][:1]), pick(taskIDs)
 			what = fmt.Sprintf("GetTaskWithTurns(%s, %s)", org, taskID)
 			call = func(st store.Store) outcome {
 				task, turns, err := st.GetTaskWithTurns(ctx, org, taskID)
 				return classify([]any{task, turns}, err)
 			}
-		case 11:
-			turnID := pick(turnIDs)
-			what = fmt.Sprintf("GetTurn(%s)", turnID)
-			call = func(st store.Store) outcome { return classify(st.GetTurn(ctx, turnID)) }
 		case 12:
 			p := store.ListTasksParams{OrgID: "org-a", Status: statuses[rnd.IntN(len(statuses))], Limit: 1 + rnd.IntN(4)}
 			if rnd.IntN(3) == 0 {

@@ -54,12 +54,12 @@ func TestReturnedValuesAreCopies(t *testing.T) {
 	if _, err := st.CreateTurn(ctx, first); err != nil {
 		t.Fatal(err)
 	}
-	c, err := st.ClaimTurn(ctx, "r", t0, time.Minute)
+	c, err := storetest.ClaimOne(ctx, st, "r", t0, time.Minute)
 	if err != nil || c == nil {
 		t.Fatalf("ClaimTurn = %v, %v", c, err)
 	}
 	done := t0.Add(time.Second)
-	err = st.FinishTurn(ctx, store.FinishTurnParams{
+	err = storetest.FinishOne(ctx, st, store.FinishTurnParams{
 		TurnID: c.Turn.ID, Owner: "r", Attempt: c.Attempt, Status: store.StatusCompleted,
 		OutputText: "out", StructuredOutput: []byte(`{"a":1}`), Now: done,
 	})
@@ -120,20 +120,6 @@ func TestReturnedValuesAreCopies(t *testing.T) {
 	turns[0] = store.Turn{}
 	check("changing GetTaskWithTurns' result")
 
-	task, err = st.GetTask(ctx, "org", first.TaskID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mutateTask(&task)
-	check("changing GetTask's result")
-
-	turn, err := st.GetTurn(ctx, first.TurnID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mutateTurn(&turn)
-	check("changing GetTurn's result")
-
 	tasks, _, err := st.ListTasks(ctx, store.ListTasksParams{OrgID: "org", Limit: 10})
 	if err != nil || len(tasks) != 1 {
 		t.Fatalf("ListTasks = %v, %v", tasks, err)
@@ -154,7 +140,7 @@ func TestReturnedValuesAreCopies(t *testing.T) {
 	if _, err := st.CreateTurn(ctx, follow); err != nil {
 		t.Fatal(err)
 	}
-	c, err = st.ClaimTurn(ctx, "r", t0, time.Minute)
+	c, err = storetest.ClaimOne(ctx, st, "r", t0, time.Minute)
 	if err != nil || c == nil || len(c.History) != 1 {
 		t.Fatalf("ClaimTurn = %+v, %v", c, err)
 	}
@@ -168,13 +154,15 @@ func TestReturnedValuesAreCopies(t *testing.T) {
 		!turns[0].CompletedAt.Equal(done) || turns[1].OutputText != "" || turns[1].Status != store.StatusRunning {
 		t.Errorf("after changing a claim: turns = %+v", turns)
 	}
-	if w, err := st.GetWorker(ctx, "org", "worker-1"); err != nil || w.Instructions != "hello 1" {
-		t.Errorf("after changing a claim: worker = %+v, %v", w, err)
+	again := newTask(p, "3")
+	again.WorkerID = "worker-1"
+	if res, err := st.CreateTurn(ctx, again); err != nil || res.Worker.Instructions != "hello 1" {
+		t.Errorf("after changing a claim: worker = %+v, %v", res.Worker, err)
 	}
 
 	// The store keeps its own copy of what it is given too.
 	so := []byte(`{"b":2}`)
-	err = st.FinishTurn(ctx, store.FinishTurnParams{
+	err = storetest.FinishOne(ctx, st, store.FinishTurnParams{
 		TurnID: c.Turn.ID, Owner: "r", Attempt: c.Attempt, Status: store.StatusCompleted,
 		StructuredOutput: so, Now: done,
 	})
@@ -182,7 +170,7 @@ func TestReturnedValuesAreCopies(t *testing.T) {
 		t.Fatal(err)
 	}
 	so[0] = 'X'
-	if turn, err := st.GetTurn(ctx, c.Turn.ID); err != nil || string(turn.StructuredOutput) != `{"b":2}` {
+	if turn, err := storetest.Turn(ctx, st, "org", first.TaskID, c.Turn.ID); err != nil || string(turn.StructuredOutput) != `{"b":2}` {
 		t.Errorf("after changing FinishTurn's argument: turn = %+v, %v", turn, err)
 	}
 }
@@ -238,17 +226,11 @@ func TestConstraints(t *testing.T) {
 			t.Errorf("%s: err = %v, want %v", tc.name, err, tc.want)
 		}
 	}
-	if _, err := st.GetTask(ctx, "org", "task-2"); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("GetTask(task-2) after refused creates: %v, want ErrNotFound", err)
+	if _, _, err := st.GetTaskWithTurns(ctx, "org", "task-2"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("task-2 after refused creates: %v, want ErrNotFound", err)
 	}
-	if _, err := st.GetWorker(ctx, "org", "worker-2"); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("GetWorker(worker-2) after refused creates: %v, want ErrNotFound", err)
-	}
-	if _, err := st.GetTurn(ctx, "turn-2"); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("GetTurn(turn-2) after refused creates: %v, want ErrNotFound", err)
-	}
-	if task, err := st.GetTask(ctx, "org", "task-1"); err != nil || task.TurnCount != 1 {
-		t.Errorf("task-1 after refused creates = %+v, %v", task, err)
+	if task, turns, err := st.GetTaskWithTurns(ctx, "org", "task-1"); err != nil || task.TurnCount != 1 || len(turns) != 1 {
+		t.Errorf("task-1 after refused creates = %+v, %d turns, %v", task, len(turns), err)
 	}
 	if st, err := st.QueueStats(ctx); err != nil || st != (store.QueueStats{Pending: 1}) {
 		t.Errorf("QueueStats after refused creates = %+v, %v", st, err)
@@ -305,7 +287,6 @@ func TestClose(t *testing.T) {
 		"LookupAPIKey": func() error { _, err := st.LookupAPIKey(ctx, []byte("hash")); return err },
 		"CountAPIKeys": func() error { _, err := st.CountAPIKeys(ctx); return err },
 		"CreateTurn":   func() error { _, err := st.CreateTurn(ctx, newTask(p, "2")); return err },
-		"GetTask":      func() error { _, err := st.GetTask(ctx, "org", "task-1"); return err },
 		"GetTaskWithTurns": func() error {
 			_, _, err := st.GetTaskWithTurns(ctx, "org", "task-1")
 			return err
@@ -315,9 +296,6 @@ func TestClose(t *testing.T) {
 			return err
 		},
 		"ArchiveTask": func() error { return st.ArchiveTask(ctx, "org", "user", "task-1") },
-		"GetTurn":     func() error { _, err := st.GetTurn(ctx, "turn-1"); return err },
-		"GetWorker":   func() error { _, err := st.GetWorker(ctx, "org", "worker-1"); return err },
-		"ClaimTurn":   func() error { _, err := st.ClaimTurn(ctx, "r", t0, time.Minute); return err },
 		"ClaimTurns": func() error {
 			_, err := st.ClaimTurns(ctx, "r", t0, time.Minute, 4)
 			return err
@@ -329,10 +307,6 @@ func TestClose(t *testing.T) {
 		"PurgeIdempotencyKeys": func() error {
 			_, err := st.PurgeIdempotencyKeys(ctx, t0)
 			return err
-		},
-		"FinishTurn": func() error {
-			return st.FinishTurn(ctx, store.FinishTurnParams{TurnID: "turn-1", Owner: "r", Attempt: 1,
-				Status: store.StatusCompleted, Now: t0})
 		},
 		"FinishTurns": func() error {
 			_, err := st.FinishTurns(ctx, []store.FinishTurnParams{{TurnID: "turn-1", Owner: "r", Attempt: 1,
@@ -354,9 +328,6 @@ func TestCanceledContext(t *testing.T) {
 	cancel()
 	if _, err := st.LookupAPIKey(ctx, []byte("hash")); !errors.Is(err, context.Canceled) {
 		t.Errorf("LookupAPIKey with a canceled context: %v", err)
-	}
-	if _, err := st.ClaimTurn(ctx, "r", t0, time.Minute); !errors.Is(err, context.Canceled) {
-		t.Errorf("ClaimTurn with a canceled context: %v", err)
 	}
 	if _, err := st.ClaimTurns(ctx, "r", t0, time.Minute, 4); !errors.Is(err, context.Canceled) {
 		t.Errorf("ClaimTurns with a canceled context: %v", err)
@@ -385,11 +356,11 @@ func BenchmarkClaimFinish(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		c, err := st.ClaimTurn(ctx, "runner", now, time.Minute)
+		c, err := storetest.ClaimOne(ctx, st, "runner", now, time.Minute)
 		if err != nil || c == nil {
 			b.Fatalf("ClaimTurn = %v, %v", c, err)
 		}
-		err = st.FinishTurn(ctx, store.FinishTurnParams{
+		err = storetest.FinishOne(ctx, st, store.FinishTurnParams{
 			TurnID: c.Turn.ID, Owner: "runner", Attempt: c.Attempt, Status: store.StatusCompleted,
 			OutputText: "hi", Credits: 1, DurationMs: 1, Now: now,
 		})
@@ -413,11 +384,11 @@ func BenchmarkGetTaskWithTurns(b *testing.B) {
 		if _, err := st.CreateTurn(ctx, c); err != nil {
 			b.Fatal(err)
 		}
-		claim, err := st.ClaimTurn(ctx, "r", t0, time.Minute)
+		claim, err := storetest.ClaimOne(ctx, st, "r", t0, time.Minute)
 		if err != nil || claim == nil {
 			b.Fatalf("ClaimTurn = %v, %v", claim, err)
 		}
-		err = st.FinishTurn(ctx, store.FinishTurnParams{
+		err = storetest.FinishOne(ctx, st, store.FinishTurnParams{
 			TurnID: claim.Turn.ID, Owner: "r", Attempt: claim.Attempt, Status: store.StatusCompleted,
 			OutputText: "an answer", StructuredOutput: []byte(`{"answer":42}`), Now: t0,
 		})

@@ -80,14 +80,6 @@ func (s *Store) end(r *turn, status store.Status, at time.Time) {
 	setTaskStatus(r, status, r.row.CompletedAt)
 }
 
-// ClaimTurn leases the oldest runnable turn to owner until now+lease and
-// marks it running. It returns nil, nil when nothing is runnable.
-func (s *Store) ClaimTurn(ctx context.Context, owner string, now time.Time, lease time.Duration) (*store.Claim, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return store.FirstClaim(s.claimTurns(ctx, owner, now, lease, 1))
-}
-
 // ClaimTurns leases up to max runnable turns, at most one of any task, to
 // owner until now+lease and marks them running, as one transaction. The
 // claims are in acceptance order; none when nothing is runnable.
@@ -147,21 +139,6 @@ func (s *Store) Heartbeat(ctx context.Context, turnID, owner string, attempt int
 	}
 	r.leaseUntil = utc(until)
 	return nil
-}
-
-// FinishTurn records the end of a claimed turn and updates its task: the
-// totals always, the status and completion time when it is the latest turn.
-// ErrLeaseLost when the claim is no longer owner's at attempt.
-func (s *Store) FinishTurn(ctx context.Context, p store.FinishTurnParams) error {
-	if err := terminal(p); err != nil { // refused before it waits for the lock
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.usable(ctx); err != nil {
-		return fmt.Errorf("finish turn %s: %w", p.TurnID, err)
-	}
-	return s.finishTurn(p)
 }
 
 // FinishTurns records the ends of several claimed turns and updates their

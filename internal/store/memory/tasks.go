@@ -184,20 +184,6 @@ func (s *Store) addTurn(t *task, p store.CreateTurnParams) *turn {
 	return r
 }
 
-// GetTask returns a task of org. ErrNotFound when none.
-func (s *Store) GetTask(ctx context.Context, orgID, taskID string) (store.Task, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if err := s.usable(ctx); err != nil {
-		return store.Task{}, fmt.Errorf("get task %s: %w", taskID, err)
-	}
-	t, ok := s.task(orgID, taskID)
-	if !ok {
-		return store.Task{}, fmt.Errorf("get task %s: %w", taskID, store.ErrNotFound)
-	}
-	return t.out(), nil
-}
-
 // GetTaskWithTurns returns a task of org and all its turns in seq order.
 // ErrNotFound when none.
 func (s *Store) GetTaskWithTurns(ctx context.Context, orgID, taskID string) (store.Task, []store.Turn, error) {

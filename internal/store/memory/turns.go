@@ -1,8 +1,6 @@
 package memory
 
 import (
-	"context"
-	"fmt"
 	"time"
 
 	"github.com/handinger/handinger/internal/store"
@@ -62,18 +60,4 @@ func outTurns(rows []*turn) []store.Turn {
 		}
 	}
 	return out
-}
-
-// GetTurn returns a turn by id, of any organization. ErrNotFound when none.
-func (s *Store) GetTurn(ctx context.Context, turnID string) (store.Turn, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if err := s.usable(ctx); err != nil {
-		return store.Turn{}, fmt.Errorf("get turn %s: %w", turnID, err)
-	}
-	r, ok := s.turns[turnID]
-	if !ok {
-		return store.Turn{}, fmt.Errorf("get turn %s: %w", turnID, store.ErrNotFound)
-	}
-	return r.out(), nil
 }

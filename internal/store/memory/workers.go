@@ -1,9 +1,6 @@
 package memory
 
 import (
-	"context"
-	"fmt"
-
 	"github.com/handinger/handinger/internal/store"
 )
 
@@ -15,18 +12,4 @@ func (s *Store) worker(orgID, workerID string) (store.Worker, bool) {
 		return store.Worker{}, false
 	}
 	return w, true
-}
-
-// GetWorker returns a worker of org. ErrNotFound when none.
-func (s *Store) GetWorker(ctx context.Context, orgID, workerID string) (store.Worker, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if err := s.usable(ctx); err != nil {
-		return store.Worker{}, fmt.Errorf("get worker %s: %w", workerID, err)
-	}
-	w, ok := s.worker(orgID, workerID)
-	if !ok {
-		return store.Worker{}, fmt.Errorf("get worker %s: %w", workerID, store.ErrNotFound)
-	}
-	return w, nil
 }

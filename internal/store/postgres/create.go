@@ -145,7 +145,7 @@ func (s *Store) createTurn(ctx context.Context, p store.CreateTurnParams) (store
 		// A follow-up to a task that a concurrent call created after this
 		// statement's snapshot: its worker is committed, but younger than
 		// the snapshot.
-		if res.Worker, err = s.GetWorker(ctx, res.Task.OrgID, res.Task.WorkerID); err != nil {
+		if res.Worker, err = s.getWorker(ctx, res.Task.OrgID, res.Task.WorkerID); err != nil {
 			return store.CreateTurnResult{}, err
 		}
 	}

@@ -65,12 +65,6 @@ ORDER BY 1, 2, 3`
 // statements.
 const planned = pgx.QueryExecModeExec
 
-// ClaimTurn leases the oldest runnable turn to owner until now+lease and
-// marks it running. It returns nil, nil when nothing is runnable.
-func (s *Store) ClaimTurn(ctx context.Context, owner string, now time.Time, lease time.Duration) (*store.Claim, error) {
-	return store.FirstClaim(s.claimTurns(ctx, owner, now, lease, 1))
-}
-
 // ClaimTurns leases up to max runnable turns, at most one of any task, to
 // owner until now+lease and marks them running, in one statement. The
 // claims are in acceptance order; none when nothing is runnable.
@@ -185,16 +179,6 @@ const finishSQL = `WITH p AS (
 	FROM finished f WHERE t.id = f.task_id
 )
 SELECT i FROM finished`
-
-// FinishTurn records the end of a claimed turn and updates its task.
-// ErrLeaseLost when the claim is no longer owner's at attempt.
-func (s *Store) FinishTurn(ctx context.Context, p store.FinishTurnParams) error {
-	errs, err := s.finishTurns(ctx, []store.FinishTurnParams{p})
-	if err != nil {
-		return fmt.Errorf("finish turn %s: %w", p.TurnID, err)
-	}
-	return errs[0]
-}
 
 // FinishTurns records the ends of several claimed turns and updates their
 // tasks, in one statement, as FinishTurn would one after another. errs[i]

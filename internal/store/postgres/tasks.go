@@ -50,16 +50,6 @@ func scanTask(sc scanner) (store.Task, error) {
 	return r.task(), nil
 }
 
-// GetTask returns a task of org. ErrNotFound when none.
-func (s *Store) GetTask(ctx context.Context, orgID, taskID string) (store.Task, error) {
-	t, err := scanTask(s.pool.QueryRow(ctx,
-		`SELECT `+taskColumns+` FROM tasks WHERE id = $1 AND org_id = $2`, taskID, orgID))
-	if err != nil {
-		return store.Task{}, fmt.Errorf("get task %s: %w", taskID, translate(err))
-	}
-	return t, nil
-}
-
 // taskWithTurnsSQL reads a task and its turns in one statement, a row per
 // turn with the task's columns first: one round trip, and one snapshot, in
 // which the task's derived status and totals agree with its turns.

@@ -1,9 +1,6 @@
 package postgres
 
 import (
-	"context"
-	"fmt"
-
 	"github.com/handinger/handinger/internal/store"
 )
 
@@ -44,13 +41,4 @@ func scanTurn(sc scanner) (store.Turn, error) {
 		return store.Turn{}, err
 	}
 	return r.turn(), nil
-}
-
-// GetTurn returns a turn by id, of any organization. ErrNotFound when none.
-func (s *Store) GetTurn(ctx context.Context, turnID string) (store.Turn, error) {
-	t, err := scanTurn(s.pool.QueryRow(ctx, `SELECT `+turnColumns+` FROM turns WHERE id = $1`, turnID))
-	if err != nil {
-		return store.Turn{}, fmt.Errorf("get turn %s: %w", turnID, translate(err))
-	}
-	return t, nil
 }

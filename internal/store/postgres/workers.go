@@ -31,8 +31,8 @@ func (r *workerRow) worker() store.Worker {
 	return w
 }
 
-// GetWorker returns a worker of org. ErrNotFound when none.
-func (s *Store) GetWorker(ctx context.Context, orgID, workerID string) (store.Worker, error) {
+// getWorker returns a worker of org. ErrNotFound when none.
+func (s *Store) getWorker(ctx context.Context, orgID, workerID string) (store.Worker, error) {
 	var r workerRow
 	err := s.pool.QueryRow(ctx, `SELECT `+workerColumns+` FROM workers WHERE id = $1 AND org_id = $2`,
 		workerID, orgID).Scan(r.dest()...)

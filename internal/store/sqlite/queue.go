@@ -93,12 +93,6 @@ const (
 	fencedNumbered = `id = ?5 AND status = 'running' AND lease_owner = ?6 AND attempts = ?7`
 )
 
-// ClaimTurn leases the oldest runnable turn to owner until now+lease and
-// marks it running. It returns nil, nil when nothing is runnable.
-func (s *Store) ClaimTurn(ctx context.Context, owner string, now time.Time, lease time.Duration) (*store.Claim, error) {
-	return store.FirstClaim(s.claimTurns(ctx, owner, now, lease, 1))
-}
-
 // ClaimTurns leases up to max runnable turns, at most one of any task, to
 // owner until now+lease and marks them running, in one transaction. The
 // claims are in acceptance order; none when nothing is runnable.
@@ -280,16 +274,6 @@ func leaseHeld(res sql.Result) error {
 		return store.ErrLeaseLost
 	}
 	return nil
-}
-
-// FinishTurn records the end of a claimed turn and updates its task.
-// ErrLeaseLost when the claim is no longer owner's at attempt.
-func (s *Store) FinishTurn(ctx context.Context, p store.FinishTurnParams) error {
-	errs, err := s.finishTurns(ctx, []store.FinishTurnParams{p})
-	if err != nil {
-		return fmt.Errorf("finish turn %s: %w", p.TurnID, err)
-	}
-	return errs[0]
 }
 
 // FinishTurns records the ends of several claimed turns and updates their

@@ -186,13 +186,13 @@ func BenchmarkClaimFinish(b *testing.B) {
 	for b.Loop() {
 		q.createTasks(b, 1)
 		start := time.Now()
-		c, err := q.st.ClaimTurn(q.ctx, "runner", q.now, time.Minute)
+		c, err := storetest.ClaimOne(q.ctx, q.st, "runner", q.now, time.Minute)
 		if err != nil || c == nil {
 			b.Fatalf("ClaimTurn = %v, %v", c, err)
 		}
 		q.claim += time.Since(start)
 		start = time.Now()
-		if err := q.st.FinishTurn(q.ctx, q.finished(*c)); err != nil {
+		if err := storetest.FinishOne(q.ctx, q.st, q.finished(*c)); err != nil {
 			b.Fatal(err)
 		}
 		q.finish += time.Since(start)
@@ -323,7 +323,7 @@ func TestGroupCommitSurvivesCallersLeaving(t *testing.T) {
 					t.Errorf("a caller that stayed failed: %v", err)
 					return
 				}
-				if _, err := st.GetTurn(ctx, "turn-"+id); err != nil {
+				if _, err := storetest.Turn(ctx, st, p.OrgID, "task-"+id, "turn-"+id); err != nil {
 					t.Errorf("acknowledged turn %s not stored: %v", id, err)
 				}
 			})

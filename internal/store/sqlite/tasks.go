@@ -295,15 +295,6 @@ func insertTurn(ctx context.Context, c conn, task store.Task, p store.CreateTurn
 	return t, err
 }
 
-// GetTask returns a task of org. ErrNotFound when none.
-func (s *Store) GetTask(ctx context.Context, orgID, taskID string) (store.Task, error) {
-	t, err := getTask(ctx, s.reader(), orgID, taskID)
-	if err != nil {
-		return store.Task{}, fmt.Errorf("get task %s: %w", taskID, translate(err))
-	}
-	return t, nil
-}
-
 // GetTaskWithTurns returns a task of org and all its turns in seq order, read
 // from one snapshot. ErrNotFound when none.
 func (s *Store) GetTaskWithTurns(ctx context.Context, orgID, taskID string) (store.Task, []store.Turn, error) {

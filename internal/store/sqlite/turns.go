@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"fmt"
 
 	"github.com/handinger/handinger/internal/store"
 )
@@ -70,13 +69,4 @@ func listTurns(ctx context.Context, c conn, taskID string, before int) ([]store.
 		turns = append(turns, t)
 	}
 	return turns, rows.Err()
-}
-
-// GetTurn returns a turn by id, of any organization. ErrNotFound when none.
-func (s *Store) GetTurn(ctx context.Context, turnID string) (store.Turn, error) {
-	t, err := getTurn(ctx, s.reader(), turnID)
-	if err != nil {
-		return store.Turn{}, fmt.Errorf("get turn %s: %w", turnID, translate(err))
-	}
-	return t, nil
 }

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"fmt"
 
 	"github.com/handinger/handinger/internal/store"
 )
@@ -42,13 +41,4 @@ func insertWorker(ctx context.Context, c conn, w store.Worker) error {
 	_, err := c.ExecContext(ctx, insertWorkerSQL,
 		w.ID, w.OrgID, nullString(w.CreatedByUserID), w.Instructions, unixNano(w.CreatedAt))
 	return err
-}
-
-// GetWorker returns a worker of org. ErrNotFound when none.
-func (s *Store) GetWorker(ctx context.Context, orgID, workerID string) (store.Worker, error) {
-	w, err := getWorker(ctx, s.reader(), orgID, workerID)
-	if err != nil {
-		return store.Worker{}, fmt.Errorf("get worker %s: %w", workerID, translate(err))
-	}
-	return w, nil
 }

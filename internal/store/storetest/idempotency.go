@@ -26,10 +26,9 @@ func testIdempotency(t *testing.T, newStore func(t *testing.T) store.Store) {
 			res.Worker.ID != first.Worker.ID || res.Turn.Seq != 1 || res.Task.TurnCount != 1 {
 			t.Errorf("replay = %+v\nfirst = %+v", res, first)
 		}
-		_, err := b.st.GetTask(b.ctx, "org-a", retry.TaskID)
-		wantErr(t, "GetTask of the retry's task id", err, store.ErrNotFound)
-		_, err = b.st.GetWorker(b.ctx, "org-a", retry.NewWorkerID)
-		wantErr(t, "GetWorker of the retry's worker id", err, store.ErrNotFound)
+		_, _, err := b.st.GetTaskWithTurns(b.ctx, "org-a", retry.TaskID)
+		wantErr(t, "GetTaskWithTurns of the retry's task id", err, store.ErrNotFound)
+		b.workerMissing(t, "the retry's worker id", b.alice, retry.NewWorkerID)
 
 		// The replay shows the turn as it is now.
 		b.claim(t, "r", t0)

@@ -34,8 +34,8 @@ func testQueue(t *testing.T, newStore func(t *testing.T) store.Store) {
 		if c.Worker != res.Worker {
 			t.Errorf("claim.Worker = %+v, want %+v", c.Worker, res.Worker)
 		}
-		if got := b.turn(t, c.Turn.ID); got.Status != store.StatusRunning || got.Attempts != 1 {
-			t.Errorf("GetTurn after claim = %+v", got)
+		if got := b.turn(t, c.Turn); got.Status != store.StatusRunning || got.Attempts != 1 {
+			t.Errorf("turn after claim = %+v", got)
 		}
 		if got := b.task(t, "org-a", res.Task.ID); got.Status != store.StatusRunning {
 			t.Errorf("task status after claim = %s, want running", got.Status)
@@ -112,9 +112,9 @@ func testQueue(t *testing.T, newStore func(t *testing.T) store.Store) {
 			owner := fmt.Sprintf("runner-%d", r)
 			wg.Go(func() {
 				for {
-					c, err := b.st.ClaimTurn(b.ctx, owner, t0, lease)
+					c, err := b.claimOne(owner, t0)
 					if err != nil {
-						t.Errorf("ClaimTurn: %v", err)
+						t.Errorf("claim: %v", err)
 						return
 					}
 					if c == nil {
@@ -151,7 +151,7 @@ func testQueue(t *testing.T, newStore func(t *testing.T) store.Store) {
 		}
 
 		finish := func(owner string, attempt int) error {
-			return b.st.FinishTurn(b.ctx, store.FinishTurnParams{
+			return b.finishOne(store.FinishTurnParams{
 				TurnID: stale.Turn.ID, Owner: owner, Attempt: attempt, Status: store.StatusCompleted,
 				OutputText: "by " + owner, Now: t0.Add(time.Minute),
 			})
@@ -167,7 +167,7 @@ func testQueue(t *testing.T, newStore func(t *testing.T) store.Store) {
 		}
 		wantErr(t, "second finish", finish("runner-b", 2), store.ErrLeaseLost)
 		wantErr(t, "heartbeat after finish", b.st.Heartbeat(b.ctx, stale.Turn.ID, "runner-b", 2, t0.Add(time.Hour)), store.ErrLeaseLost)
-		if got := b.turn(t, stale.Turn.ID); got.OutputText != "by runner-b" || got.Status != store.StatusCompleted {
+		if got := b.turn(t, stale.Turn); got.OutputText != "by runner-b" || got.Status != store.StatusCompleted {
 			t.Errorf("turn = %+v, want runner-b's result", got)
 		}
 	})
@@ -188,11 +188,11 @@ func testQueue(t *testing.T, newStore func(t *testing.T) store.Store) {
 		}
 		p := store.FinishTurnParams{TurnID: stale.Turn.ID, Owner: "r", Attempt: 1,
 			Status: store.StatusCompleted, Now: t0.Add(time.Hour)}
-		wantErr(t, "stale finish", b.st.FinishTurn(b.ctx, p), store.ErrLeaseLost)
+		wantErr(t, "stale finish", b.finishOne(p), store.ErrLeaseLost)
 		wantErr(t, "stale heartbeat", b.st.Heartbeat(b.ctx, stale.Turn.ID, "r", 1, t0.Add(2*time.Hour)), store.ErrLeaseLost)
 		wantErr(t, "stale release", b.st.ReleaseTurn(b.ctx, stale.Turn.ID, "r", 1), store.ErrLeaseLost)
 		p.Attempt = 2
-		if err := b.st.FinishTurn(b.ctx, p); err != nil {
+		if err := b.finishOne(p); err != nil {
 			t.Fatalf("finish at the current attempt: %v", err)
 		}
 	})
@@ -209,7 +209,7 @@ func testQueue(t *testing.T, newStore func(t *testing.T) store.Store) {
 		if err != nil || len(reaped.Requeued)+len(reaped.Failed) != 0 {
 			t.Fatalf("ReapExpired within the extended lease = %+v, %v", reaped, err)
 		}
-		if got := b.turn(t, c.Turn.ID); got.Status != store.StatusRunning {
+		if got := b.turn(t, c.Turn); got.Status != store.StatusRunning {
 			t.Errorf("status = %s, want running", got.Status)
 		}
 		// A lease ending exactly now has not ended before now.
@@ -235,14 +235,14 @@ func testQueue(t *testing.T, newStore func(t *testing.T) store.Store) {
 		if err != nil || !slices.Equal(reaped.Requeued, []string{expired.Turn.ID}) || len(reaped.Failed) != 0 {
 			t.Fatalf("ReapExpired = %+v, %v", reaped, err)
 		}
-		got := b.turn(t, expired.Turn.ID)
+		got := b.turn(t, expired.Turn)
 		if got.Status != store.StatusPending || got.Attempts != 1 || got.CompletedAt != nil {
 			t.Errorf("requeued turn = %+v", got)
 		}
 		if task := b.task(t, "org-a", res.Task.ID); task.Status != store.StatusPending {
 			t.Errorf("task of the requeued turn: Status = %s, want pending", task.Status)
 		}
-		if got := b.turn(t, live.Turn.ID); got.Status != store.StatusRunning {
+		if got := b.turn(t, live.Turn); got.Status != store.StatusRunning {
 			t.Errorf("turn with a live lease: Status = %s, want running", got.Status)
 		}
 		if c := b.claim(t, "r2", t0.Add(time.Minute)); c.Turn.ID != expired.Turn.ID || c.Attempt != 2 {
@@ -278,7 +278,7 @@ func testQueue(t *testing.T, newStore func(t *testing.T) store.Store) {
 				t.Fatalf("reap after attempt %d = %+v", attempt, reaped)
 			}
 		}
-		got := b.turn(t, res.Turn.ID)
+		got := b.turn(t, res.Turn)
 		if got.Status != store.StatusError || got.ErrorCode != "attempts_exhausted" || got.ErrorMessage == "" ||
 			got.Attempts != 2 {
 			t.Errorf("exhausted turn = %+v", got)
@@ -303,7 +303,7 @@ func testQueue(t *testing.T, newStore func(t *testing.T) store.Store) {
 		if err := b.st.ReleaseTurn(b.ctx, c.Turn.ID, "r", c.Attempt); err != nil {
 			t.Fatal(err)
 		}
-		if got := b.turn(t, c.Turn.ID); got.Status != store.StatusPending || got.Attempts != 0 {
+		if got := b.turn(t, c.Turn); got.Status != store.StatusPending || got.Attempts != 0 {
 			t.Errorf("released turn = %+v", got)
 		}
 		if task := b.task(t, "org-a", res.Task.ID); task.Status != store.StatusPending {
@@ -361,8 +361,8 @@ func testQueueBatch(t *testing.T, newStore func(t *testing.T) store.Store) {
 			if c.Worker != res.Worker {
 				t.Errorf("claim %d: Worker = %+v, want %+v", i, c.Worker, res.Worker)
 			}
-			if got := b.turn(t, c.Turn.ID); got.Status != store.StatusRunning || got.Attempts != 1 {
-				t.Errorf("GetTurn(%s) after the claim = %+v", c.Turn.ID, got)
+			if got := b.turn(t, c.Turn); got.Status != store.StatusRunning || got.Attempts != 1 {
+				t.Errorf("turn %s after the claim = %+v", c.Turn.ID, got)
 			}
 		}
 		// A task speaks for its latest turn: a's is a2, still pending.
@@ -586,16 +586,16 @@ func testQueueBatch(t *testing.T, newStore func(t *testing.T) store.Store) {
 		}
 
 		for _, tc := range []struct {
-			turn   string
+			turn   store.Turn
 			status store.Status
 			output string
 		}{
-			{e2.Turn.ID, store.StatusCompleted, "batch: e2"},
-			{a.Turn.ID, store.StatusError, "batch: a"},
-			{f1.Turn.ID, store.StatusAborted, "batch: f1"},
-			{s.Turn.ID, store.StatusRunning, ""},
-			{o.Turn.ID, store.StatusRunning, ""},
-			{f2.Turn.ID, store.StatusPending, ""},
+			{e2.Turn, store.StatusCompleted, "batch: e2"},
+			{a.Turn, store.StatusError, "batch: a"},
+			{f1.Turn, store.StatusAborted, "batch: f1"},
+			{s.Turn, store.StatusRunning, ""},
+			{o.Turn, store.StatusRunning, ""},
+			{f2.Turn, store.StatusPending, ""},
 		} {
 			got := b.turn(t, tc.turn)
 			if got.Status != tc.status || got.OutputText != tc.output {
@@ -633,7 +633,7 @@ func testQueueBatch(t *testing.T, newStore func(t *testing.T) store.Store) {
 		if err != nil || len(errs) != 2 || errs[0] != nil || errs[1] != nil {
 			t.Fatalf("FinishTurns of the held claims = %v, %v", errs, err)
 		}
-		if got := b.turn(t, s.Turn.ID); got.OutputText != "batch: s" || got.Attempts != 2 {
+		if got := b.turn(t, s.Turn); got.OutputText != "batch: s" || got.Attempts != 2 {
 			t.Errorf("turn s = %+v, want the second claim's result", got)
 		}
 		if got := b.task(t, "org-b", s.Task.ID); got.Status != store.StatusCompleted || got.Credits != 6 {

@@ -122,15 +122,21 @@ func (b *bundle) create(t *testing.T, p store.CreateTurnParams) store.CreateTurn
 	return res
 }
 
+// claimOne claims at most one turn: the claim, or nil when nothing is
+// runnable.
+func (b *bundle) claimOne(owner string, now time.Time) (*store.Claim, error) {
+	return ClaimOne(b.ctx, b.st, owner, now, lease)
+}
+
 // claim claims a turn and fails the test when none is runnable.
 func (b *bundle) claim(t *testing.T, owner string, now time.Time) *store.Claim {
 	t.Helper()
-	c, err := b.st.ClaimTurn(b.ctx, owner, now, 30*time.Second)
+	c, err := b.claimOne(owner, now)
 	if err != nil {
-		t.Fatalf("ClaimTurn(%s): %v", owner, err)
+		t.Fatalf("claim (%s): %v", owner, err)
 	}
 	if c == nil {
-		t.Fatalf("ClaimTurn(%s) = nil, want a claim", owner)
+		t.Fatalf("claim (%s) = nil, want a claim", owner)
 	}
 	return c
 }
@@ -138,12 +144,12 @@ func (b *bundle) claim(t *testing.T, owner string, now time.Time) *store.Claim {
 // claimNone fails the test unless nothing is runnable.
 func (b *bundle) claimNone(t *testing.T, now time.Time) {
 	t.Helper()
-	c, err := b.st.ClaimTurn(b.ctx, "runner-none", now, 30*time.Second)
+	c, err := b.claimOne("runner-none", now)
 	if err != nil {
-		t.Fatalf("ClaimTurn: %v", err)
+		t.Fatalf("claim: %v", err)
 	}
 	if c != nil {
-		t.Fatalf("ClaimTurn = turn %s (task %s, seq %d), want nil", c.Turn.ID, c.Turn.TaskID, c.Turn.Seq)
+		t.Fatalf("claim = turn %s (task %s, seq %d), want nil", c.Turn.ID, c.Turn.TaskID, c.Turn.Seq)
 	}
 }
 
@@ -169,34 +175,52 @@ func turnIDs(claims []store.Claim) []string {
 	return ids
 }
 
+// finishOne records the end of one claimed turn: the error of that turn,
+// or of the call.
+func (b *bundle) finishOne(p store.FinishTurnParams) error {
+	return FinishOne(b.ctx, b.st, p)
+}
+
 // finish ends a claimed turn as completed.
 func (b *bundle) finish(t *testing.T, c *store.Claim, now time.Time, credits, durationMs int64) {
 	t.Helper()
-	err := b.st.FinishTurn(b.ctx, store.FinishTurnParams{
+	err := b.finishOne(store.FinishTurnParams{
 		TurnID: c.Turn.ID, Owner: c.Owner, Attempt: c.Attempt, Status: store.StatusCompleted,
 		OutputText: "done: " + c.Turn.Input, Credits: credits, DurationMs: durationMs, Now: now,
 	})
 	if err != nil {
-		t.Fatalf("FinishTurn(%s): %v", c.Turn.ID, err)
+		t.Fatalf("finish %s: %v", c.Turn.ID, err)
 	}
 }
 
+// task reads a task of orgID as stored now.
 func (b *bundle) task(t *testing.T, orgID, taskID string) store.Task {
 	t.Helper()
-	task, err := b.st.GetTask(b.ctx, orgID, taskID)
+	task, _, err := b.st.GetTaskWithTurns(b.ctx, orgID, taskID)
 	if err != nil {
-		t.Fatalf("GetTask(%s): %v", taskID, err)
+		t.Fatalf("GetTaskWithTurns(%s): %v", taskID, err)
 	}
 	return task
 }
 
-func (b *bundle) turn(t *testing.T, turnID string) store.Turn {
+// turn reads turn as stored now, through its task.
+func (b *bundle) turn(t *testing.T, turn store.Turn) store.Turn {
 	t.Helper()
-	turn, err := b.st.GetTurn(b.ctx, turnID)
+	got, err := Turn(b.ctx, b.st, turn.OrgID, turn.TaskID, turn.ID)
 	if err != nil {
-		t.Fatalf("GetTurn(%s): %v", turnID, err)
+		t.Fatalf("turn %s: %v", turn.ID, err)
 	}
-	return turn
+	return got
+}
+
+// workerMissing fails the test unless p's organization has no worker
+// workerID: a new task naming it must be refused with ErrNotFound.
+func (b *bundle) workerMissing(t *testing.T, what string, p store.Principal, workerID string) {
+	t.Helper()
+	c := b.newTask(p, "probe", t0)
+	c.WorkerID = workerID
+	_, err := b.st.CreateTurn(b.ctx, c)
+	wantErr(t, what, err, store.ErrNotFound)
 }
 
 func (b *bundle) stats(t *testing.T) store.QueueStats {

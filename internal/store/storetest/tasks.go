@@ -48,12 +48,6 @@ func testCreateTurn(t *testing.T, newStore func(t *testing.T) store.Store) {
 		if got := b.task(t, "org-a", task.ID); !reflect.DeepEqual(got, task) {
 			t.Errorf("GetTask = %+v\nwant %+v", got, task)
 		}
-		if got := b.turn(t, turn.ID); !reflect.DeepEqual(got, turn) {
-			t.Errorf("GetTurn = %+v\nwant %+v", got, turn)
-		}
-		if got, err := b.st.GetWorker(b.ctx, "org-a", w.ID); err != nil || !reflect.DeepEqual(got, w) {
-			t.Errorf("GetWorker = %+v, %v\nwant %+v", got, err, w)
-		}
 		gotTask, gotTurns, err := b.st.GetTaskWithTurns(b.ctx, "org-a", task.ID)
 		if err != nil || !reflect.DeepEqual(gotTask, task) || !reflect.DeepEqual(gotTurns, []store.Turn{turn}) {
 			t.Errorf("GetTaskWithTurns = %+v, %+v, %v", gotTask, gotTurns, err)
@@ -74,8 +68,7 @@ func testCreateTurn(t *testing.T, newStore func(t *testing.T) store.Store) {
 		if !reflect.DeepEqual(res.Worker, first.Worker) {
 			t.Errorf("Worker = %+v, want %+v", res.Worker, first.Worker)
 		}
-		_, err := b.st.GetWorker(b.ctx, "org-a", p.NewWorkerID)
-		wantErr(t, "GetWorker(NewWorkerID) when WorkerID was given", err, store.ErrNotFound)
+		b.workerMissing(t, "NewWorkerID when WorkerID was given", b.alice, p.NewWorkerID)
 	})
 
 	t.Run("UnknownWorker", func(t *testing.T) {
@@ -88,8 +81,8 @@ func testCreateTurn(t *testing.T, newStore func(t *testing.T) store.Store) {
 			p.WorkerID = workerID
 			_, err := b.st.CreateTurn(b.ctx, p)
 			wantErr(t, "CreateTurn with worker "+workerID, err, store.ErrNotFound)
-			_, err = b.st.GetTask(b.ctx, "org-a", p.TaskID)
-			wantErr(t, "GetTask after the refused create", err, store.ErrNotFound)
+			_, _, err = b.st.GetTaskWithTurns(b.ctx, "org-a", p.TaskID)
+			wantErr(t, "GetTaskWithTurns after the refused create", err, store.ErrNotFound)
 		}
 	})
 
@@ -246,20 +239,12 @@ func testTasks(t *testing.T, newStore func(t *testing.T) store.Store) {
 		b := setup(t, newStore)
 		res := b.create(t, b.newTask(b.alice, "one", t0))
 
-		_, err := b.st.GetTask(b.ctx, "org-a", "no-such-task")
-		wantErr(t, "GetTask(unknown)", err, store.ErrNotFound)
-		_, err = b.st.GetTask(b.ctx, "org-b", res.Task.ID)
-		wantErr(t, "GetTask from another org", err, store.ErrNotFound)
-		_, _, err = b.st.GetTaskWithTurns(b.ctx, "org-a", "no-such-task")
+		_, _, err := b.st.GetTaskWithTurns(b.ctx, "org-a", "no-such-task")
 		wantErr(t, "GetTaskWithTurns(unknown)", err, store.ErrNotFound)
 		_, _, err = b.st.GetTaskWithTurns(b.ctx, "org-b", res.Task.ID)
 		wantErr(t, "GetTaskWithTurns from another org", err, store.ErrNotFound)
-		_, err = b.st.GetTurn(b.ctx, "no-such-turn")
-		wantErr(t, "GetTurn(unknown)", err, store.ErrNotFound)
-		_, err = b.st.GetWorker(b.ctx, "org-a", "no-such-worker")
-		wantErr(t, "GetWorker(unknown)", err, store.ErrNotFound)
-		_, err = b.st.GetWorker(b.ctx, "org-b", res.Worker.ID)
-		wantErr(t, "GetWorker from another org", err, store.ErrNotFound)
+		b.workerMissing(t, "a create naming an unknown worker", b.alice, "no-such-worker")
+		b.workerMissing(t, "a create naming another org's worker", b.carol, res.Worker.ID)
 	})
 
 	t.Run("StatusAndTotalsFollowTheLatestTurn", func(t *testing.T) {
@@ -284,7 +269,7 @@ func testTasks(t *testing.T, newStore func(t *testing.T) store.Store) {
 		if got := b.task(t, "org-a", id); got.Status != store.StatusRunning || got.CompletedAt != nil {
 			t.Errorf("while turn 2 runs: %+v", got)
 		}
-		err := b.st.FinishTurn(b.ctx, store.FinishTurnParams{
+		err := b.finishOne(store.FinishTurnParams{
 			TurnID: c2.Turn.ID, Owner: c2.Owner, Attempt: c2.Attempt, Status: store.StatusError,
 			ErrorCode: "tool_failed", ErrorMessage: "the tool failed", Credits: 2, DurationMs: 50,
 			Now: t0.Add(2 * time.Second),
@@ -306,7 +291,7 @@ func testTasks(t *testing.T, newStore func(t *testing.T) store.Store) {
 		b.create(t, b.newTask(b.alice, "two", t0))
 
 		c := b.claim(t, "r", t0)
-		err := b.st.FinishTurn(b.ctx, store.FinishTurnParams{
+		err := b.finishOne(store.FinishTurnParams{
 			TurnID: c.Turn.ID, Owner: "r", Attempt: c.Attempt, Status: store.StatusCompleted,
 			OutputText: "the answer", InputTokens: 11, OutputTokens: 22, Credits: 3, DurationMs: 444,
 			StructuredOutput: []byte(`{"answer":42}`), Now: t0.Add(time.Minute),
@@ -314,7 +299,7 @@ func testTasks(t *testing.T, newStore func(t *testing.T) store.Store) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := b.turn(t, c.Turn.ID)
+		got := b.turn(t, c.Turn)
 		if got.Status != store.StatusCompleted || got.OutputText != "the answer" || got.InputTokens != 11 ||
 			got.OutputTokens != 22 || got.Credits != 3 || got.DurationMs != 444 ||
 			string(got.StructuredOutput) != `{"answer":42}` || got.Attempts != 1 || got.ErrorCode != "" {
@@ -323,14 +308,14 @@ func testTasks(t *testing.T, newStore func(t *testing.T) store.Store) {
 		wantCompletedAt(t, "CompletedAt", got.CompletedAt, ptr(t0.Add(time.Minute)))
 
 		c = b.claim(t, "r", t0)
-		err = b.st.FinishTurn(b.ctx, store.FinishTurnParams{
+		err = b.finishOne(store.FinishTurnParams{
 			TurnID: c.Turn.ID, Owner: "r", Attempt: c.Attempt, Status: store.StatusAborted,
 			OutputText: "partial", IncompleteReason: "budget", Now: t0.Add(time.Minute),
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		got = b.turn(t, c.Turn.ID)
+		got = b.turn(t, c.Turn)
 		if got.Status != store.StatusAborted || got.IncompleteReason != "budget" || got.StructuredOutput != nil {
 			t.Errorf("aborted turn = %+v", got)
 		}
