@@ -13,16 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/handinger/handinger/internal/apikey"
 	"github.com/handinger/handinger/internal/bare"
-	"github.com/handinger/handinger/internal/notify"
-	"github.com/handinger/handinger/internal/runner"
-	"github.com/handinger/handinger/internal/runtimes/builtin"
 	"github.com/handinger/handinger/internal/service"
 	"github.com/handinger/handinger/internal/store"
-	"github.com/handinger/handinger/internal/store/memory"
 	"github.com/handinger/handinger/server"
-	"github.com/handinger/handinger/spec"
 	"github.com/handinger/handinger/validation"
 )
 
@@ -33,62 +27,53 @@ import (
 // same data from the same store and service, with nothing else.
 // `make bench` prints each variant's throughput relative to bare and off.
 
-// benchStack is a server and what it runs on.
+// benchStack is a server over the in-memory store (a store of its own
+// per variant) with a task of two finished turns.
 type benchStack struct {
-	svc   *service.Service
-	store store.Store
-	key   string
-	task  string // a task with two finished turns
+	srv  *server.Server
+	key  string
+	task string // a task with two finished turns
 }
 
-func newBenchStack(b *testing.B) *benchStack {
+func newBenchStack(b *testing.B, mode validation.Mode) *benchStack {
 	b.Helper()
-	st := memory.New()
-	k := apikey.New()
-	if err := st.CreateAPIKey(context.Background(), k.ID, "org_b", "usr_b", k.Hash, time.Now()); err != nil {
-		b.Fatal(err)
-	}
-	bus := notify.NewLocal()
-	svc := service.New(service.Config{Store: st, Bus: bus})
-	pool, err := runner.New(runner.Config{
-		Store: st, Runtime: &builtin.Runtime{}, Bus: bus, Owner: "bench",
-		Concurrency: 2 * runtime.GOMAXPROCS(0), Logger: slog.New(slog.DiscardHandler),
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	pool.Start()
-	b.Cleanup(func() { _ = pool.Shutdown(context.Background()) })
-	who := store.Principal{KeyID: k.ID, OrgID: "org_b", UserID: "usr_b"}
-	first, err := svc.CreateTask(context.Background(), who, service.CreateParams{Input: "Summarise the attached quarterly report in five bullet points."})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := svc.CreateTask(context.Background(), who, service.CreateParams{Input: "Now in Spanish.", TaskID: first.Task.ID}); err != nil {
-		b.Fatal(err)
-	}
-	return &benchStack{svc: svc, store: st, key: k.Secret, task: first.Task.ID}
-}
-
-func (s *benchStack) handler(b *testing.B, mode validation.Mode) http.Handler {
-	b.Helper()
-	doc, err := spec.Load()
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv, err := server.New(server.Config{
-		Service: s.svc, Store: s.store, Spec: doc, Validate: mode,
+	ctx := context.Background()
+	srv, err := server.New(ctx, server.Config{
+		DB: "memory:", Runners: 2 * runtime.GOMAXPROCS(0), Validate: mode,
 		PublicURL: "http://127.0.0.1:8080", Logger: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
 		b.Fatal(err)
 	}
-	return srv
+	b.Cleanup(func() { _ = srv.Close() })
+	key, err := srv.NewAPIKey(ctx, "org_b", "usr_b")
+	if err != nil {
+		b.Fatal(err)
+	}
+	svc := server.ServiceOf(srv)
+	who := store.Principal{OrgID: "org_b", UserID: "usr_b"}
+	first, err := svc.CreateTask(ctx, who, service.CreateParams{Input: "Summarise the attached quarterly report in five bullet points."})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := svc.CreateTask(ctx, who, service.CreateParams{Input: "Now in Spanish.", TaskID: first.Task.ID}); err != nil {
+		b.Fatal(err)
+	}
+	return &benchStack{srv: srv, key: key, task: first.Task.ID}
 }
 
-// bare answers retrieve and create with ServeMux and encoding/json only.
-func (s *benchStack) bare() http.Handler {
-	return bare.Handler(s.svc, store.Principal{OrgID: "org_b", UserID: "usr_b"}, "http://127.0.0.1:8080")
+// handler is the variant's handler chain: the server's, or bare's over the
+// same service.
+func (s *benchStack) handler(bare bool) http.Handler {
+	if bare {
+		return bareHandler(server.ServiceOf(s.srv))
+	}
+	return s.srv
+}
+
+// bareHandler answers retrieve and create with ServeMux and encoding/json only.
+func bareHandler(svc *service.Service) http.Handler {
+	return bare.Handler(svc, store.Principal{OrgID: "org_b", UserID: "usr_b"}, "http://127.0.0.1:8080")
 }
 
 // variants are the handler chains every benchmark compares.
@@ -96,7 +81,7 @@ var variants = []struct {
 	name string
 	mode validation.Mode
 	bare bool
-}{{"bare", 0, true}, {"off", validation.Off, false}, {"requests", validation.Requests, false}, {"full", validation.Full, false}}
+}{{"bare", validation.Off, true}, {"off", validation.Off, false}, {"requests", validation.Requests, false}, {"full", validation.Full, false}}
 
 // runHTTP drives h over loopback from parallel clients with keep-alive
 // connections, and reports requests per second.
@@ -133,14 +118,10 @@ func runHTTP(b *testing.B, h http.Handler, newReq func(base string) *http.Reques
 // BenchmarkRetrieveHTTP measures GET /api/tasks/{taskId} (a task with two
 // turns, about 1.5 KB).
 func BenchmarkRetrieveHTTP(b *testing.B) {
-	s := newBenchStack(b)
 	for _, v := range variants {
 		b.Run(v.name, func(b *testing.B) {
-			h := s.bare()
-			if !v.bare {
-				h = s.handler(b, v.mode)
-			}
-			runHTTP(b, h, func(base string) *http.Request {
+			s := newBenchStack(b, v.mode)
+			runHTTP(b, s.handler(v.bare), func(base string) *http.Request {
 				r, _ := http.NewRequest("GET", base+"/api/tasks/"+s.task, nil)
 				r.Header.Set("Authorization", "Bearer "+s.key)
 				return r
@@ -152,16 +133,12 @@ func BenchmarkRetrieveHTTP(b *testing.B) {
 // BenchmarkCreateHTTP measures POST /api/tasks through to the completed
 // turn: store, queue, runner (builtin runtime, no delay) and wake-up.
 func BenchmarkCreateHTTP(b *testing.B) {
-	s := newBenchStack(b)
 	body := []byte(`{"input":"Summarise the attached quarterly report in five bullet points.","budget":"standard"}`)
 	var n atomic.Int64
 	for _, v := range variants {
 		b.Run(v.name, func(b *testing.B) {
-			h := s.bare()
-			if !v.bare {
-				h = s.handler(b, v.mode)
-			}
-			runHTTP(b, h, func(base string) *http.Request {
+			s := newBenchStack(b, v.mode)
+			runHTTP(b, s.handler(v.bare), func(base string) *http.Request {
 				r, _ := http.NewRequest("POST", base+"/api/tasks", bytes.NewReader(body))
 				r.Header.Set("Authorization", "Bearer "+s.key)
 				r.Header.Set("Content-Type", "application/json")

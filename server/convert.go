@@ -13,7 +13,7 @@ import (
 // Slices are never nil: the spec's arrays are required and a nil slice would
 // go out as null.
 
-func (s *Server) task(t store.Task) gen.Task {
+func (s *handler) task(t store.Task) gen.Task {
 	out := gen.Task{
 		Id:             t.ID,
 		CompletedAt:    utcPtr(t.CompletedAt),
@@ -68,7 +68,7 @@ func turns(list []store.Turn) []gen.Turn {
 }
 
 // worker builds the create answer: the worker's state after the turn.
-func (s *Server) worker(c service.Created) gen.Worker {
+func (s *handler) worker(c service.Created) gen.Worker {
 	t := c.Turn
 	created := c.Worker.CreatedAt.Unix()
 	w := gen.Worker{
@@ -77,7 +77,7 @@ func (s *Server) worker(c service.Created) gen.Worker {
 		CreatedAt:        &created,
 		OutputText:       t.OutputText,
 		Output:           []gen.OutputMessage{},
-		Messages:         make([]map[string]interface{}, 0, 2*len(c.Turns)),
+		Messages:         messages(c.Turns),
 		StructuredOutput: object(t.StructuredOutput),
 		Files:            []gen.WorkerFile{},
 		Sources:          []gen.Source{},
@@ -103,12 +103,6 @@ func (s *Server) worker(c service.Created) gen.Worker {
 			Content: []gen.OutputText{{Type: gen.OutputTextTypeOutputText, Text: t.OutputText}},
 		})
 	}
-	for _, h := range c.Turns {
-		w.Messages = append(w.Messages, map[string]interface{}{"role": "user", "content": h.Input})
-		if h.OutputText != "" {
-			w.Messages = append(w.Messages, map[string]interface{}{"role": "assistant", "content": h.OutputText})
-		}
-	}
 	if t.Status == store.StatusError {
 		w.Error = &gen.WorkerError{Code: t.ErrorCode, Message: t.ErrorMessage}
 	}
@@ -116,6 +110,17 @@ func (s *Server) worker(c service.Created) gen.Worker {
 		w.IncompleteDetails = &gen.IncompleteDetails{Reason: gen.IncompleteDetailsReason(t.IncompleteReason)}
 	}
 	return w
+}
+
+// messages is the Worker's conversation: the one rule, store.Conversation,
+// as the spec's free-form message objects.
+func messages(turns []store.Turn) []map[string]interface{} {
+	conv := store.Conversation(turns)
+	out := make([]map[string]interface{}, len(conv))
+	for i, m := range conv {
+		out[i] = map[string]interface{}{"role": m.Role, "content": m.Content}
+	}
+	return out
 }
 
 // object decodes a stored JSON object; nil (sent as null) when there is none.

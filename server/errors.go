@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -14,42 +15,95 @@ import (
 var (
 	// errBadCursor is a list cursor the server did not issue.
 	errBadCursor = errors.New("cursor is not one this server issued")
-	// errUnavailable: the server cannot take work (shutting down, no database).
-	errUnavailable = errors.New("unavailable")
+	// errDraining: the server is shutting down and takes no new work.
+	errDraining = errors.New("shutting down")
+	// errNoDatabase: the database does not answer.
+	errNoDatabase = errors.New("database does not answer")
 )
 
 // statusClientClosed is logged for calls whose client hung up before the
 // answer; nobody receives it.
 const statusClientClosed = 499
 
+// subject is what a request named, for the details of its errors: the
+// handlers wrap the errors of the service with it (about), and the error
+// table words the detail from it.
+type subject struct {
+	task, worker, idempotencyKey, cursor string
+}
+
+// subjectError is an error of the request about its subject.
+type subjectError struct {
+	err   error
+	about subject
+}
+
+func (e *subjectError) Error() string { return e.err.Error() }
+func (e *subjectError) Unwrap() error { return e.err }
+
+// about wraps err (nil stays nil) with the subject of the request it
+// failed.
+func about(err error, s subject) error {
+	if err == nil {
+		return nil
+	}
+	return &subjectError{err: err, about: s}
+}
+
 // failure is one row of the error table: how a known error is answered.
 type failure struct {
+	err     error
 	status  int
 	slug    string
 	title   string
 	noRetry bool   // permanent: answer carries x-should-retry: false
 	field   string // "in:pointer" of the offending field, if one is
+	// detail words the problem's detail from the request's subject; nil
+	// shows the error's own text.
+	detail func(s subject) string
 }
 
-// failures is the one error → HTTP status table. Every non-2xx answer of
-// the handlers comes from here.
-var failures = []struct {
-	err error
-	failure
-}{
-	{store.ErrNotFound, failure{http.StatusNotFound, "not-found", "Not found", false, ""}},
-	{store.ErrArchived, failure{http.StatusConflict, "task-archived", "Task archived", true, ""}},
-	{store.ErrWorkerMismatch, failure{http.StatusConflict, "worker-mismatch", "Worker mismatch", true, "body:/workerId"}},
-	{store.ErrForbidden, failure{http.StatusForbidden, "forbidden", "Forbidden", true, ""}},
-	{store.ErrIdempotencyMismatch, failure{http.StatusUnprocessableEntity, "idempotency-key-reused", "Idempotency key reused", true, "header:/Idempotency-Key"}},
-	{service.ErrUnknownBudget, failure{http.StatusBadRequest, "invalid-request", "Invalid request", false, "body:/budget"}},
-	{errBadCursor, failure{http.StatusBadRequest, "invalid-request", "Invalid request", false, "query:/cursor"}},
-	{errUnavailable, failure{http.StatusServiceUnavailable, "unavailable", "Service unavailable", false, ""}},
+// failures is the one error → answer table. Every non-2xx answer of the
+// handlers comes from here.
+var failures = []failure{
+	{store.ErrNotFound, http.StatusNotFound, "not-found", "Not found", false, "", func(s subject) string {
+		switch {
+		case s.worker != "" && s.task != "":
+			// The same words whichever is missing: which one would tell
+			// whether a task id is in use.
+			return fmt.Sprintf("Worker %s or task %s does not exist.", s.worker, s.task)
+		case s.worker != "":
+			return fmt.Sprintf("Worker %s does not exist.", s.worker)
+		}
+		return fmt.Sprintf("Task %s does not exist.", s.task)
+	}},
+	{store.ErrArchived, http.StatusConflict, "task-archived", "Task archived", true, "", func(s subject) string {
+		return fmt.Sprintf("Task %s is archived and takes no more turns.", s.task)
+	}},
+	{store.ErrWorkerMismatch, http.StatusConflict, "worker-mismatch", "Worker mismatch", true, "body:/workerId", func(s subject) string {
+		return fmt.Sprintf("Task %s belongs to another worker than %s.", s.task, s.worker)
+	}},
+	{store.ErrForbidden, http.StatusForbidden, "forbidden", "Forbidden", true, "", func(s subject) string {
+		return fmt.Sprintf("Only the user who created the worker of task %s may archive it.", s.task)
+	}},
+	{store.ErrIdempotencyMismatch, http.StatusUnprocessableEntity, "idempotency-key-reused", "Idempotency key reused", true, "header:/Idempotency-Key", func(s subject) string {
+		return fmt.Sprintf("Idempotency-Key %s was used with a different request body.", s.idempotencyKey)
+	}},
+	{service.ErrUnknownBudget, http.StatusBadRequest, "invalid-request", "Invalid request", false, "body:/budget", nil},
+	{errBadCursor, http.StatusBadRequest, "invalid-request", "Invalid request", false, "query:/cursor", func(s subject) string {
+		return fmt.Sprintf("The cursor %q is not one this server issued.", s.cursor)
+	}},
+	{errDraining, http.StatusServiceUnavailable, "unavailable", "Service unavailable", false, "", func(subject) string {
+		return "The server is shutting down."
+	}},
+	{errNoDatabase, http.StatusServiceUnavailable, "unavailable", "Service unavailable", false, "", func(subject) string {
+		return "The database does not answer."
+	}},
 }
 
 // writeError answers err as problem JSON, following the table; anything not
 // in it is a 500 whose detail hides the cause (which is logged instead).
-func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error, detail string) {
+func (s *handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 		w.WriteHeader(statusClientClosed)
 		return
@@ -61,20 +115,28 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error, d
 		return
 	}
 	for _, f := range failures {
-		if errors.Is(err, f.err) {
-			if f.noRetry {
-				w.Header().Set("X-Should-Retry", "false")
-			}
-			if detail == "" {
-				detail = err.Error()
-			}
-			p := problem.New(f.status, f.slug, f.title, detail)
-			if in, pointer, ok := strings.Cut(f.field, ":"); ok {
-				p.Errors = []problem.FieldError{{In: in, Pointer: pointer, Detail: detail}}
-			}
-			problem.Write(w, r, p)
-			return
+		if !errors.Is(err, f.err) {
+			continue
 		}
+		if f.noRetry {
+			w.Header().Set("X-Should-Retry", "false")
+		}
+		detail := err.Error()
+		if f.detail != nil {
+			var se *subjectError
+			errors.As(err, &se)
+			var about subject
+			if se != nil {
+				about = se.about
+			}
+			detail = f.detail(about)
+		}
+		p := problem.New(f.status, f.slug, f.title, detail)
+		if in, pointer, ok := strings.Cut(f.field, ":"); ok {
+			p.Errors = []problem.FieldError{{In: in, Pointer: pointer, Detail: detail}}
+		}
+		problem.Write(w, r, p)
+		return
 	}
 	s.log.ErrorContext(r.Context(), "request failed", "err", err, "path", r.URL.Path,
 		"request_id", w.Header().Get("X-Request-Id"))
@@ -83,10 +145,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error, d
 }
 
 // requestError answers a request the generated code could not decode.
-func (s *Server) requestError(w http.ResponseWriter, r *http.Request, err error) {
+func (s *handler) requestError(w http.ResponseWriter, r *http.Request, err error) {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		s.writeError(w, r, err, "")
+		s.writeError(w, r, err)
 		return
 	}
 	s.log.DebugContext(r.Context(), "undecodable request", "err", err)

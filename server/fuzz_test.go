@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -11,14 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/handinger/handinger/internal/apikey"
-	"github.com/handinger/handinger/internal/notify"
-	"github.com/handinger/handinger/internal/runner"
-	"github.com/handinger/handinger/internal/runtimes/builtin"
-	"github.com/handinger/handinger/internal/service"
-	"github.com/handinger/handinger/internal/store/memory"
 	"github.com/handinger/handinger/server"
-	"github.com/handinger/handinger/spec"
 	"github.com/handinger/handinger/validation"
 )
 
@@ -27,32 +19,20 @@ import (
 // spec comes back as a 500 and fails the fuzz target.
 func fuzzServer(f *testing.F) (http.Handler, string) {
 	f.Helper()
-	st := memory.New()
-	k := apikey.New()
-	if err := st.CreateAPIKey(context.Background(), k.ID, "org_f", "usr_f", k.Hash, time.Now()); err != nil {
-		f.Fatal(err)
-	}
-	doc, err := spec.Load()
-	if err != nil {
-		f.Fatal(err)
-	}
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	bus := notify.NewLocal()
-	svc := service.New(service.Config{Store: st, Bus: bus, WaitLimit: 2 * time.Second})
-	srv, err := server.New(server.Config{
-		Service: svc, Store: st, Spec: doc, Validate: validation.Full,
-		PublicURL: "http://127.0.0.1", MaxBodyBytes: 64 << 10, Logger: logger,
+	ctx := context.Background()
+	srv, err := server.New(ctx, server.Config{
+		DB: "memory:", Validate: validation.Full, WaitLimit: 2 * time.Second,
+		PublicURL: "http://127.0.0.1", MaxBodyBytes: 64 << 10, Logger: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
 		f.Fatal(err)
 	}
-	pool, err := runner.New(runner.Config{Store: st, Runtime: &builtin.Runtime{}, Bus: bus, Owner: "fuzz", Logger: logger})
+	f.Cleanup(func() { _ = srv.Close() })
+	key, err := srv.NewAPIKey(ctx, "org_f", "usr_f")
 	if err != nil {
 		f.Fatal(err)
 	}
-	pool.Start()
-	f.Cleanup(func() { _ = pool.Shutdown(context.Background()) })
-	return srv, k.Secret
+	return srv, key
 }
 
 func checkAnswer(t *testing.T, rec *httptest.ResponseRecorder, what string) {

@@ -1,23 +1,21 @@
 package server
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"strconv"
 	"sync"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/handinger/handinger/internal/store"
+	"github.com/handinger/handinger/internal/runner"
 )
 
-// metrics are the server's Prometheus collectors, served on /metrics.
+// metrics are the server's HTTP collectors, served on /metrics beside the
+// runner's (runner.Metrics: turns finished, queue depth).
 type metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
-	turns    *prometheus.CounterVec
 	// perRoute caches the children of requests and duration: looking a
 	// child up by label values hashes them on every request.
 	perRoute sync.Map // routeKey → routeMetrics
@@ -57,7 +55,9 @@ type routeKey struct {
 	code          int
 }
 
-func newMetrics(reg *prometheus.Registry, st store.Store) (*metrics, error) {
+// newMetrics registers the HTTP metrics and the runner's collector turns
+// in reg.
+func newMetrics(reg *prometheus.Registry, turns *runner.Metrics) (*metrics, error) {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "handinger_http_requests_total",
@@ -68,36 +68,11 @@ func newMetrics(reg *prometheus.Registry, st store.Store) (*metrics, error) {
 			Help:    "Time to answer HTTP requests, by route.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
 		}, []string{"route"}),
-		turns: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "handinger_turns_finished_total",
-			Help: "Turns that ended, by outcome (completed, error, aborted).",
-		}, []string{"outcome"}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.duration, m.turns, queueCollector{st}} {
+	for _, c := range []prometheus.Collector{m.requests, m.duration, turns} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register metrics: %w", err)
 		}
 	}
 	return m, nil
-}
-
-var queueDepthDesc = prometheus.NewDesc("handinger_queue_depth",
-	"Turns waiting to run (pending) and running, read from the store at scrape time.",
-	[]string{"state"}, nil)
-
-// queueCollector reads the queue depth from the store when scraped.
-type queueCollector struct{ st store.Store }
-
-func (c queueCollector) Describe(ch chan<- *prometheus.Desc) { ch <- queueDepthDesc }
-
-func (c queueCollector) Collect(ch chan<- prometheus.Metric) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	q, err := c.st.QueueStats(ctx)
-	if err != nil {
-		ch <- prometheus.NewInvalidMetric(queueDepthDesc, err)
-		return
-	}
-	ch <- prometheus.MustNewConstMetric(queueDepthDesc, prometheus.GaugeValue, float64(q.Pending), "pending")
-	ch <- prometheus.MustNewConstMetric(queueDepthDesc, prometheus.GaugeValue, float64(q.Running), "running")
 }

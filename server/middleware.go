@@ -55,7 +55,7 @@ func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 // observe gives every request an id (X-Request-Id, echoed), logs it,
 // counts it, and turns a panic into a 500 problem without a stack trace.
-func (s *Server) observe(next http.Handler) http.Handler {
+func (s *handler) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := r.Header.Get("X-Request-Id")
@@ -192,7 +192,7 @@ func (a *authenticator) check(ctx context.Context, secret string) (store.Princip
 }
 
 // authenticate requires a valid API key on /api paths.
-func (s *Server) authenticate(next http.Handler) http.Handler {
+func (s *handler) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !strings.HasPrefix(r.URL.Path, "/api/") && r.URL.Path != "/api" {
 			next.ServeHTTP(w, r)
@@ -209,7 +209,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 				unauthorized(w, r, "The API key is not valid.")
 				return
 			}
-			s.writeError(w, r, err, "")
+			s.writeError(w, r, err)
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, who)))
@@ -259,7 +259,7 @@ func (l *limiter) allow(key string) (bool, time.Duration) {
 }
 
 // limit answers 429 with Retry-After when a key exceeds its rate.
-func (s *Server) limit(next http.Handler) http.Handler {
+func (s *handler) limit(next http.Handler) http.Handler {
 	if s.limiter == nil {
 		return next
 	}

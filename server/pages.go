@@ -65,7 +65,7 @@ func pageHeaders(w http.ResponseWriter, r *http.Request) bool {
 }
 
 // taskPage serves GET /tasks/{taskId}, the page a Task's url points at.
-func (s *Server) taskPage(w http.ResponseWriter, r *http.Request) {
+func (s *handler) taskPage(w http.ResponseWriter, r *http.Request) {
 	if !pageHeaders(w, r) || !validPageID(w, r, "taskId") {
 		return
 	}
@@ -75,7 +75,7 @@ func (s *Server) taskPage(w http.ResponseWriter, r *http.Request) {
 
 // workerPage serves GET /workers/{workerId}, the page a Worker's url points
 // at: what a worker is, and how to list its tasks through the API.
-func (s *Server) workerPage(w http.ResponseWriter, r *http.Request) {
+func (s *handler) workerPage(w http.ResponseWriter, r *http.Request) {
 	if !pageHeaders(w, r) || !validPageID(w, r, "workerId") {
 		return
 	}
@@ -84,7 +84,7 @@ func (s *Server) workerPage(w http.ResponseWriter, r *http.Request) {
 	var b bytes.Buffer
 	err := workerPageHTML.Execute(&b, struct{ ID, ListPath, ListURL string }{id, list, s.publicURL + list})
 	if err != nil {
-		s.writeError(w, r, fmt.Errorf("render worker page: %w", err), "")
+		s.writeError(w, r, fmt.Errorf("render worker page: %w", err))
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -92,7 +92,7 @@ func (s *Server) workerPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // pageAsset serves GET /assets/{name}: the pages' scripts and styles.
-func (s *Server) pageAsset(w http.ResponseWriter, r *http.Request) {
+func (s *handler) pageAsset(w http.ResponseWriter, r *http.Request) {
 	if !pageHeaders(w, r) {
 		return
 	}

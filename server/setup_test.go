@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -14,17 +14,8 @@ import (
 
 	"github.com/handinger/handinger/agent"
 	"github.com/handinger/handinger/gen"
-	"github.com/handinger/handinger/internal/apikey"
-	"github.com/handinger/handinger/internal/notify"
-	"github.com/handinger/handinger/internal/notify/pgnotify"
-	"github.com/handinger/handinger/internal/runner"
-	"github.com/handinger/handinger/internal/runtimes/builtin"
-	"github.com/handinger/handinger/internal/service"
-	"github.com/handinger/handinger/internal/store"
-	"github.com/handinger/handinger/internal/store/postgres"
 	"github.com/handinger/handinger/internal/testdb"
 	"github.com/handinger/handinger/server"
-	"github.com/handinger/handinger/spec"
 	"github.com/handinger/handinger/validation"
 )
 
@@ -32,47 +23,20 @@ import (
 // HANDINGER_TEST_POSTGRES_URL is set.
 func TestMain(m *testing.M) { testdb.Main(m) }
 
-// newStore opens the store the suite runs on: a fresh database of the
-// current backend per test, closed when the test ends.
-func newStore(t *testing.T) store.Store {
-	t.Helper()
-	return testdb.Store(t)
-}
-
-// newBus returns the wake-up bus of st's backend.
-func newBus(t *testing.T, st store.Store) notify.Bus {
-	t.Helper()
-	pg, ok := st.(*postgres.Store)
-	if !ok {
-		return notify.NewLocal()
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	b, err := pgnotify.New(ctx, pg.Pool(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Close)
-	return b
-}
-
 // options tune a test stack.
 type options struct {
 	runtime   agent.Runtime
 	waitLimit time.Duration
 	rateLimit float64
 	rateBurst int
-	validate  validation.Mode
-	store     store.Store
 }
 
-// stack is a whole server on a loopback port: store, runners, HTTP with
-// response validation on, and clients for two users of one organization and
+// stack is a whole server on a loopback port, as server.New assembles it
+// (database, runners, HTTP), with response validation on, and clients for two users of one organization and
 // one user of another.
 type stack struct {
 	t      *testing.T
 	url    string
-	store  store.Store
 	alice  *gen.ClientWithResponses // org_a, usr_alice
 	bob    *gen.ClientWithResponses // org_a, usr_bob
 	eve    *gen.ClientWithResponses // org_b, usr_eve
@@ -82,57 +46,30 @@ type stack struct {
 
 func setup(t *testing.T, o options) *stack {
 	t.Helper()
-	if o.runtime == nil {
-		o.runtime = &builtin.Runtime{}
-	}
 	if o.waitLimit == 0 {
 		o.waitLimit = 20 * time.Second
-	}
-	if o.validate == 0 {
-		o.validate = validation.Full
-	}
-	st := o.store
-	if st == nil {
-		st = newStore(t)
-	}
-	doc, err := spec.Load()
-	if err != nil {
-		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	bus := newBus(t, st)
-	svc := service.New(service.Config{Store: st, Bus: bus, WaitLimit: o.waitLimit})
-	ts := httptest.NewUnstartedServer(nil)
-	srv, err := server.New(server.Config{
-		Service: svc, Store: st, Spec: doc, Validate: o.validate,
-		PublicURL: "http://" + ts.Listener.Addr().String(),
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + ln.Addr().String()
+	srv, err := server.New(context.Background(), server.Config{
+		DB: testdb.DSN(t, testdb.Current()), Runtime: o.runtime, Runners: 8,
+		Validate: validation.Full, PublicURL: url, WaitLimit: o.waitLimit,
 		RateLimit: o.rateLimit, RateBurst: o.rateBurst, Logger: logger,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts.Config.Handler = srv
-	ts.Start()
-	t.Cleanup(ts.Close)
-	pool, err := runner.New(runner.Config{
-		Store: st, Runtime: o.runtime, Bus: bus, Owner: "test-" + t.Name(),
-		Concurrency: 8, Lease: 2 * time.Second, ReapEvery: 200 * time.Millisecond,
-		Logger: logger, OnFinish: srv.TurnFinished,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool.Start()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = pool.Shutdown(ctx)
-	})
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
 
-	s := &stack{t: t, url: ts.URL, store: st, keys: map[string]string{}, server: srv}
+	s := &stack{t: t, url: url, keys: map[string]string{}, server: srv}
 	s.alice = s.client("org_a", "usr_alice")
 	s.bob = s.client("org_a", "usr_bob")
 	s.eve = s.client("org_b", "usr_eve")
@@ -142,13 +79,13 @@ func setup(t *testing.T, o options) *stack {
 // client makes an API key for user in org and a generated client using it.
 func (s *stack) client(org, user string) *gen.ClientWithResponses {
 	s.t.Helper()
-	k := apikey.New()
-	if err := s.store.CreateAPIKey(context.Background(), k.ID, org, user, k.Hash, time.Now()); err != nil {
+	secret, err := s.server.NewAPIKey(context.Background(), org, user)
+	if err != nil {
 		s.t.Fatal(err)
 	}
-	s.keys[user] = k.Secret
+	s.keys[user] = secret
 	c, err := gen.NewClientWithResponses(s.url, gen.WithRequestEditorFn(func(_ context.Context, r *http.Request) error {
-		r.Header.Set("Authorization", "Bearer "+k.Secret)
+		r.Header.Set("Authorization", "Bearer "+secret)
 		return nil
 	}))
 	if err != nil {

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -18,36 +17,10 @@ import (
 // answer; errors go back to the strict layer, which answers them from the
 // error table (errors.go).
 type handlers struct {
-	s *Server
+	s *handler
 }
 
 var _ gen.StrictServerInterface = handlers{}
-
-// apiError carries a domain error with the detail to show the caller.
-type apiError struct {
-	err    error
-	detail string
-}
-
-func (e *apiError) Error() string { return e.detail }
-func (e *apiError) Unwrap() error { return e.err }
-
-func fail(err error, format string, args ...any) error {
-	if err == nil {
-		return nil
-	}
-	var known bool
-	for _, f := range failures {
-		if errors.Is(err, f.err) {
-			known = true
-			break
-		}
-	}
-	if !known {
-		return err
-	}
-	return &apiError{err: err, detail: fmt.Sprintf(format, args...)}
-}
 
 // CreateTask implements POST /api/tasks.
 func (h handlers) CreateTask(ctx context.Context, req gen.CreateTaskRequestObject) (gen.CreateTaskResponseObject, error) {
@@ -67,21 +40,7 @@ func (h handlers) CreateTask(ctx context.Context, req gen.CreateTaskRequestObjec
 	}
 	created, err := h.s.svc.CreateTask(ctx, who, p)
 	if err != nil {
-		switch {
-		case errors.Is(err, store.ErrNotFound) && p.WorkerID != "" && p.TaskID != "":
-			return nil, fail(err, "Worker %s or task %s does not exist.", p.WorkerID, p.TaskID)
-		case errors.Is(err, store.ErrNotFound) && p.WorkerID != "":
-			return nil, fail(err, "Worker %s does not exist.", p.WorkerID)
-		case errors.Is(err, store.ErrNotFound):
-			return nil, fail(err, "Task %s does not exist.", p.TaskID)
-		case errors.Is(err, store.ErrArchived):
-			return nil, fail(err, "Task %s is archived and takes no more turns.", p.TaskID)
-		case errors.Is(err, store.ErrWorkerMismatch):
-			return nil, fail(err, "Task %s belongs to another worker than %s.", p.TaskID, p.WorkerID)
-		case errors.Is(err, store.ErrIdempotencyMismatch):
-			return nil, fail(err, "Idempotency-Key %s was used with a different request body.", p.IdempotencyKey)
-		}
-		return nil, fail(err, "%s", err)
+		return nil, about(err, subject{task: p.TaskID, worker: p.WorkerID, idempotencyKey: p.IdempotencyKey})
 	}
 	return createOK{body: h.s.worker(created), location: "/api/tasks/" + created.Task.ID}, nil
 }
@@ -90,7 +49,7 @@ func (h handlers) CreateTask(ctx context.Context, req gen.CreateTaskRequestObjec
 func (h handlers) RetrieveTask(ctx context.Context, req gen.RetrieveTaskRequestObject) (gen.RetrieveTaskResponseObject, error) {
 	task, list, err := h.s.svc.RetrieveTask(ctx, principal(ctx).OrgID, req.TaskId)
 	if err != nil {
-		return nil, fail(err, "Task %s does not exist.", req.TaskId)
+		return nil, about(err, subject{task: req.TaskId})
 	}
 	return retrieveOK{Task: h.s.task(task), Turns: turns(list)}, nil
 }
@@ -99,7 +58,7 @@ func (h handlers) RetrieveTask(ctx context.Context, req gen.RetrieveTaskRequestO
 func (h handlers) ListTurns(ctx context.Context, req gen.ListTurnsRequestObject) (gen.ListTurnsResponseObject, error) {
 	_, list, err := h.s.svc.RetrieveTask(ctx, principal(ctx).OrgID, req.TaskId)
 	if err != nil {
-		return nil, fail(err, "Task %s does not exist.", req.TaskId)
+		return nil, about(err, subject{task: req.TaskId})
 	}
 	return gen.ListTurns200JSONResponse{TaskId: req.TaskId, Items: turns(list)}, nil
 }
@@ -107,10 +66,7 @@ func (h handlers) ListTurns(ctx context.Context, req gen.ListTurnsRequestObject)
 // ArchiveTask implements DELETE /api/tasks/{taskId}.
 func (h handlers) ArchiveTask(ctx context.Context, req gen.ArchiveTaskRequestObject) (gen.ArchiveTaskResponseObject, error) {
 	if err := h.s.svc.ArchiveTask(ctx, principal(ctx), req.TaskId); err != nil {
-		if errors.Is(err, store.ErrForbidden) {
-			return nil, fail(err, "Only the user who created the worker of task %s may archive it.", req.TaskId)
-		}
-		return nil, fail(err, "Task %s does not exist.", req.TaskId)
+		return nil, about(err, subject{task: req.TaskId})
 	}
 	return gen.ArchiveTask200JSONResponse{Archived: true}, nil
 }
@@ -131,7 +87,7 @@ func (h handlers) ListTasks(ctx context.Context, req gen.ListTasksRequestObject)
 	if req.Params.Cursor != nil {
 		before, err := decodeCursor(*req.Params.Cursor)
 		if err != nil {
-			return nil, fail(err, "cursor %q is not one this server issued.", *req.Params.Cursor)
+			return nil, about(err, subject{cursor: *req.Params.Cursor})
 		}
 		p.Before = before
 	}
@@ -158,11 +114,11 @@ func (h handlers) GetHealth(context.Context, gen.GetHealthRequestObject) (gen.Ge
 // GetReadiness implements GET /readyz.
 func (h handlers) GetReadiness(ctx context.Context, _ gen.GetReadinessRequestObject) (gen.GetReadinessResponseObject, error) {
 	if h.s.draining.Load() {
-		return nil, fail(errUnavailable, "The server is shutting down.")
+		return nil, errDraining
 	}
 	if err := h.s.svc.Ready(ctx); err != nil {
 		h.s.log.WarnContext(ctx, "not ready", "err", err)
-		return nil, fail(errUnavailable, "The database does not answer.")
+		return nil, fmt.Errorf("%w: %w", errNoDatabase, err)
 	}
 	return gen.GetReadiness200JSONResponse{Status: gen.HealthStatusOk}, nil
 }

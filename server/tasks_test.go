@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/handinger/handinger/gen"
+	"github.com/handinger/handinger/server"
 )
 
 func TestCreateNewTask(t *testing.T) {
@@ -397,10 +398,9 @@ func TestIdempotency(t *testing.T) {
 
 func TestStoreDownAnswers500And503(t *testing.T) {
 	t.Parallel()
-	st := newStore(t)
-	s := setup(t, options{store: st})
+	s := setup(t, options{})
 	id := s.create(s.alice, gen.CreateTask{Input: "before the outage"}).JSON200.Metadata.TaskId
-	_ = st.Close()
+	_ = server.CloseDatabase(s.server)
 	res, p := s.do("usr_alice", "GET", "/api/tasks/"+id, "", "")
 	if res.StatusCode != 500 || strings.Contains(p.Detail, "sql") || p.RequestID == "" {
 		t.Errorf("retrieve with the database gone: %d %+v", res.StatusCode, p)

@@ -60,10 +60,12 @@ import (
 type Mode int
 
 const (
-	// Off passes every request and response through unchecked.
-	Off Mode = iota
-	// Requests validates requests only.
-	Requests
+	// Requests validates requests only. It is the zero value, so that a
+	// middleware nobody configured still validates what it is given.
+	Requests Mode = iota
+	// Off passes every request and response through unchecked; it has to
+	// be asked for.
+	Off
 	// Full validates requests and responses.
 	Full
 )
@@ -78,7 +80,7 @@ func ParseMode(s string) (Mode, error) {
 	case "full":
 		return Full, nil
 	}
-	return Off, fmt.Errorf("validation mode %q: want off, requests or full", s)
+	return Requests, fmt.Errorf("validation mode %q: want off, requests or full", s)
 }
 
 // String returns the name ParseMode accepts for m.
@@ -97,7 +99,7 @@ func (m Mode) String() string {
 // MarshalText returns the name of m, so a Mode can be a flag or a config
 // value.
 func (m Mode) MarshalText() ([]byte, error) {
-	if m < Off || m > Full {
+	if m < Requests || m > Full {
 		return nil, fmt.Errorf("validation mode %d is not defined", int(m))
 	}
 	return []byte(m.String()), nil
@@ -119,7 +121,7 @@ const DefaultMaxBodyBytes = 1 << 20
 
 // Options configure the middleware.
 type Options struct {
-	// Mode says what is validated; the zero value is Off.
+	// Mode says what is validated; the zero value is Requests.
 	Mode Mode
 	// Logger receives responses that break the document (Full mode), at
 	// level Error, and rejected requests at level Debug. Nil means
@@ -155,7 +157,7 @@ func New(doc *openapi3.T, opts Options) (func(http.Handler) http.Handler, error)
 	if doc == nil {
 		return nil, errors.New("validation: nil OpenAPI document")
 	}
-	if opts.Mode < Off || opts.Mode > Full {
+	if opts.Mode < Requests || opts.Mode > Full {
 		return nil, fmt.Errorf("validation: mode %d is not defined", int(opts.Mode))
 	}
 	if opts.MaxBodyBytes < 0 {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/handinger/handinger/internal/apikey"
+	"github.com/handinger/handinger/internal/backend"
 )
 
 // idPattern is what organization and user ids may look like.
@@ -32,20 +34,23 @@ last line of the output.`,
 					return usageError{fmt.Errorf("%s %q: want 1-64 letters, digits, _ or -", name, v)}
 				}
 			}
-			st, err := openStore(cmd.Context(), db)
+			b, err := backend.Open(cmd.Context(), db, backend.Options{})
 			if err != nil {
+				if errors.Is(err, backend.ErrAddress) {
+					return usageError{err}
+				}
 				return err
 			}
-			defer st.Close()
+			defer b.Close()
 			k := apikey.New()
-			if err := st.CreateAPIKey(cmd.Context(), k.ID, org, user, k.Hash, time.Now()); err != nil {
+			if err := b.Store.CreateAPIKey(cmd.Context(), k.ID, org, user, k.Hash, time.Now()); err != nil {
 				return fmt.Errorf("create key for %s in %s: %w", user, org, err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "Created key %s for user %s in organization %s.\n%s\n", k.ID, user, org, k.Secret)
 			return nil
 		},
 	}
-	create.Flags().StringVar(&db, "db", defaultDB, dbUsage)
+	create.Flags().StringVar(&db, "db", backend.Default, backend.Usage)
 	create.Flags().StringVar(&org, "org", "", "organization id (required)")
 	create.Flags().StringVar(&user, "user", "", "user id (required)")
 	applyEnv := bindEnv(create.Flags())

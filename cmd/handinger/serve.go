@@ -14,18 +14,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/oklog/ulid/v2"
 	"github.com/spf13/cobra"
 
 	"github.com/handinger/handinger/agent"
-	"github.com/handinger/handinger/internal/apikey"
-	"github.com/handinger/handinger/internal/runner"
 	"github.com/handinger/handinger/internal/runtimes/builtin"
 	agentexec "github.com/handinger/handinger/internal/runtimes/exec"
-	"github.com/handinger/handinger/internal/service"
-	"github.com/handinger/handinger/internal/store"
 	"github.com/handinger/handinger/server"
-	"github.com/handinger/handinger/spec"
 	"github.com/handinger/handinger/validation"
 )
 
@@ -73,6 +67,7 @@ Databases (--db):
                      A search_path parameter selects the schema. Migrations run on start
                      (--migrate-only runs them and exits); a database whose schema is newer
                      than this binary is refused.
+  memory:            in this process's memory, lost when it exits: for demos and tests.
 
 Turns run on a pool of runners that claim them from the database with a lease; a turn
 whose process died is run again elsewhere (or after a restart) within about lease + 2 s.
@@ -91,7 +86,7 @@ Every flag can also be set by the environment variable named in its help.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen on HOST:PORT")
-	f.StringVar(&o.db, "db", defaultDB, dbUsage)
+	f.StringVar(&o.db, "db", server.DefaultDB, server.DBUsage)
 	f.BoolVar(&o.migrateOnly, "migrate-only", false, "create or migrate the database, then exit (for deploy pipelines)")
 	f.StringVar(&o.publicURL, "public-url", "", "base URL of this server in task and worker links (default http://ADDR)")
 	f.DurationVar(&o.waitLimit, "wait-limit", 50*time.Second, "longest a create call waits for its turn before answering it pending or running")
@@ -162,30 +157,23 @@ func serve(ctx context.Context, o serveOptions, stdout, stderr io.Writer) error 
 	if o.runners < 0 {
 		return usageError{fmt.Errorf("--runners %d: want 0 or more", o.runners)}
 	}
-	if o.runners == 0 && strings.HasPrefix(o.db, "sqlite:") {
-		return usageError{errors.New("--runners 0 needs a database other replicas run turns from (postgres://…); SQLite serves one process")}
-	}
 	if o.waitLimit <= 0 {
 		return usageError{fmt.Errorf("--wait-limit %s: want a positive duration", o.waitLimit)}
 	}
-	if o.onShutdown != string(runner.ShutdownResume) && o.onShutdown != string(runner.ShutdownAbort) {
+	onShutdown := server.ShutdownMode(o.onShutdown)
+	if onShutdown != server.ShutdownResume && onShutdown != server.ShutdownAbort {
 		return usageError{fmt.Errorf("--on-shutdown %q: want resume or abort", o.onShutdown)}
 	}
 	rt, err := newRuntime(o)
 	if err != nil {
 		return err
 	}
-	doc, err := spec.Load()
-	if err != nil {
-		return err
-	}
 	if o.migrateOnly {
-		st, err := openStore(ctx, o.db)
-		if err != nil {
-			return err
+		if err := server.Migrate(ctx, o.db); err != nil {
+			return dbError(err)
 		}
-		log.Info("database migrated", "db", redactDSN(o.db))
-		return st.Close()
+		log.Info("database migrated", "db", server.RedactDB(o.db))
+		return nil
 	}
 
 	// Listen first, so that a busy port fails before anything is written.
@@ -197,89 +185,59 @@ func serve(ctx context.Context, o serveOptions, stdout, stderr io.Writer) error 
 	if o.publicURL == "" {
 		o.publicURL = "http://" + ln.Addr().String()
 	}
-
-	st, err := openStore(ctx, o.db)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	checkDatabase(ctx, st, log)
-	if strings.HasPrefix(o.db, "sqlite:") {
-		// Only the embedded database gets a development key: replicas of a
-		// shared one would each print a working key into their logs.
-		if err := ensureDevKey(ctx, st, stdout); err != nil {
-			return err
-		}
-	}
-
-	bus, closeBus, err := openBus(ctx, st, log)
-	if err != nil {
-		return err
-	}
-	defer closeBus()
-	svc := service.New(service.Config{Store: st, Bus: bus, WaitLimit: o.waitLimit})
-	srv, err := server.New(server.Config{
-		Service: svc, Store: st, Spec: doc, Validate: mode, MaxBodyBytes: o.maxBody,
-		PublicURL: o.publicURL, RateLimit: o.rateLimit, RateBurst: o.rateBurst, Logger: log,
+	srv, err := server.New(ctx, server.Config{
+		DB: o.db, Runtime: rt, Runners: o.runners, NoRunners: o.runners == 0,
+		Lease: o.lease, MaxAttempts: o.maxAttempts, OnShutdown: onShutdown,
+		PublicURL: o.publicURL, WaitLimit: o.waitLimit, Validate: mode, MaxBodyBytes: o.maxBody,
+		RateLimit: o.rateLimit, RateBurst: o.rateBurst, Logger: log,
 	})
 	if err != nil {
+		return dbError(err)
+	}
+	defer srv.Close()
+	// Only a database this process owns gets a development key: replicas
+	// of a shared one would each print a working key into their logs.
+	key, err := srv.DevelopmentKey(ctx)
+	if err != nil {
 		return err
 	}
-	var pool *runner.Pool
-	if o.runners > 0 {
-		host, _ := os.Hostname()
-		pool, err = runner.New(runner.Config{
-			Store: st, Runtime: rt, Bus: bus,
-			Owner:       fmt.Sprintf("%s:%d:%s", host, os.Getpid(), ulid.Make().String()[20:]),
-			Concurrency: o.runners, Lease: o.lease, MaxAttempts: o.maxAttempts,
-			OnShutdown: runner.ShutdownMode(o.onShutdown), Logger: log, OnFinish: srv.TurnFinished,
-		})
-		if err != nil {
-			return usageError{err}
-		}
-		pool.Start()
-	} else {
+	if key != "" {
+		fmt.Fprintf(stdout, "Created a development API key for user %s in organization %s.\nAPI key: %s\n",
+			server.DevUser, server.DevOrg, key)
+	}
+	if o.runners == 0 {
 		log.Warn("--runners 0: this process runs no turns; other replicas of the database must")
 	}
 
-	hs := &http.Server{
-		Handler:           srv,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       time.Minute,
-		WriteTimeout:      o.waitLimit + 30*time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
 	if o.debugAddr != "" {
 		go serveDebug(o.debugAddr, log)
 	}
 	served := make(chan error, 1)
-	go func() { served <- hs.Serve(ln) }()
-	log.Info("serving the Handinger Tasks API", "url", o.publicURL, "db", redactDSN(o.db), "runtime", o.runtime, "validate", o.validate)
+	go func() { served <- srv.Serve(ln) }()
+	log.Info("serving the Handinger Tasks API", "url", o.publicURL, "db", server.RedactDB(o.db), "runtime", o.runtime, "validate", o.validate)
 
 	select {
 	case err := <-served:
-		if pool != nil {
-			_ = pool.Shutdown(context.Background())
-		}
-		return fmt.Errorf("serve: %w", err)
+		return err
 	case <-ctx.Done():
 	}
-
 	log.Info("shutting down", "grace", o.shutdownGrace)
-	srv.Drain()
-	svc.StopWaiting()
 	grace, cancel := context.WithTimeout(context.Background(), o.shutdownGrace)
 	defer cancel()
-	if err := hs.Shutdown(grace); err != nil {
-		log.Warn("requests still open after the grace period; closing them", "err", err)
-		_ = hs.Close()
-	}
-	if pool != nil {
-		_ = pool.Shutdown(grace)
-	}
+	_ = srv.Shutdown(grace)
 	log.Info("stopped")
 	return nil
+}
+
+// dbError makes the errors of a --db value the server refuses usage errors.
+func dbError(err error) error {
+	switch {
+	case errors.Is(err, server.ErrNotShared):
+		return usageError{fmt.Errorf("--runners 0 needs a database other replicas run turns from (postgres://…): %w", err)}
+	case errors.Is(err, server.ErrDBAddress):
+		return usageError{err}
+	}
+	return err
 }
 
 // serveDebug serves the Go profiler on its own listener, never on the API's.
@@ -294,22 +252,4 @@ func serveDebug(addr string, log *slog.Logger) {
 	if err := srv.ListenAndServe(); err != nil {
 		log.Error("profiler stopped", "err", err)
 	}
-}
-
-// ensureDevKey creates and prints a development key when the database has
-// no key at all, so that a fresh server can be used at once.
-func ensureDevKey(ctx context.Context, st store.Keys, stdout io.Writer) error {
-	n, err := st.CountAPIKeys(ctx)
-	if err != nil {
-		return fmt.Errorf("count API keys: %w", err)
-	}
-	if n > 0 {
-		return nil
-	}
-	k := apikey.New()
-	if err := st.CreateAPIKey(ctx, k.ID, "org_dev", "usr_dev", k.Hash, time.Now()); err != nil {
-		return fmt.Errorf("create development key: %w", err)
-	}
-	fmt.Fprintf(stdout, "Created a development API key for user usr_dev in organization org_dev.\nAPI key: %s\n", k.Secret)
-	return nil
 }

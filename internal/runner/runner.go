@@ -4,16 +4,19 @@
 // the result fenced by the claim. A reaper puts turns whose lease expired
 // (their runner died) back in the queue, or ends them in error after their
 // attempts, so no acknowledged turn is ever lost or left running.
+//
+// The files follow the concerns: runner.go the pool's configuration and
+// life, dispatch.go the claims, run.go one turn and its heartbeat,
+// finish.go the batched recording of results and the wake-ups, reap.go the
+// expired leases and idempotency keys, metrics.go the collector.
 package runner
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/handinger/handinger/agent"
@@ -64,8 +67,8 @@ type Config struct {
 	Now func() time.Time
 	// Logger logs turn outcomes and store failures (default slog.Default()).
 	Logger *slog.Logger
-	// OnFinish, when set, is called with the status of every finished turn.
-	OnFinish func(store.Status)
+	// Metrics counts the pool's finished turns (default: counted nowhere).
+	Metrics *Metrics
 	// IdempotencyTTL is how long idempotency keys are kept (default 48 h;
 	// the API promises at least 24 h). The reaper purges older ones.
 	IdempotencyTTL time.Duration
@@ -88,15 +91,6 @@ type Pool struct {
 	shutdownOnce sync.Once
 	shutdownDone chan struct{}
 }
-
-// finishRequest asks the finisher to record a turn's end.
-type finishRequest struct {
-	params store.FinishTurnParams
-	done   chan error
-}
-
-// maxFinishBatch caps how many results one FinishTurns call records.
-const maxFinishBatch = 64
 
 // New validates cfg and returns a pool; Start runs it.
 func New(cfg Config) (*Pool, error) {
@@ -186,307 +180,4 @@ func (p *Pool) Shutdown(ctx context.Context) error {
 		<-p.shutdownDone
 		return nil
 	}
-}
-
-func (p *Pool) reapLoop() {
-	defer p.wg.Done()
-	t := time.NewTicker(p.cfg.ReapEvery)
-	defer t.Stop()
-	var lastPurge time.Time
-	for {
-		p.reap()
-		if now := p.cfg.Now(); now.Sub(lastPurge) >= purgeEvery {
-			lastPurge = now
-			p.purge(now)
-		}
-		select {
-		case <-p.claimCtx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
-func (p *Pool) reap() {
-	ctx, cancel := context.WithTimeout(p.claimCtx, 10*time.Second)
-	defer cancel()
-	res, err := p.cfg.Store.ReapExpired(ctx, p.cfg.Now(), p.cfg.MaxAttempts)
-	if err != nil {
-		if ctx.Err() == nil {
-			p.cfg.Logger.Error("reap expired leases", "err", err)
-		}
-		return
-	}
-	for _, id := range res.Failed {
-		p.cfg.Logger.Warn("turn failed after its last attempt", "turn_id", id, "attempts", p.cfg.MaxAttempts)
-		p.finished(id, store.StatusError)
-	}
-	if len(res.Requeued) > 0 {
-		p.cfg.Logger.Info("requeued turns whose runner stopped", "turns", len(res.Requeued))
-		_ = p.cfg.Bus.Runnable(ctx)
-	}
-}
-
-// purgeEvery is how often expired idempotency keys are deleted.
-const purgeEvery = 10 * time.Minute
-
-func (p *Pool) purge(now time.Time) {
-	ctx, cancel := context.WithTimeout(p.claimCtx, time.Minute)
-	defer cancel()
-	n, err := p.cfg.Store.PurgeIdempotencyKeys(ctx, now.Add(-p.cfg.IdempotencyTTL))
-	if err != nil {
-		if ctx.Err() == nil {
-			p.cfg.Logger.Error("purge idempotency keys", "err", err)
-		}
-		return
-	}
-	if n > 0 {
-		p.cfg.Logger.Info("purged expired idempotency keys", "keys", n)
-	}
-}
-
-// finished announces a turn's end to its waiters and to the runners (the
-// task's next turn may now be runnable).
-func (p *Pool) finished(turnID string, status store.Status) {
-	p.wake(turnID)
-	if p.cfg.OnFinish != nil {
-		p.cfg.OnFinish(status)
-	}
-}
-
-// wake tells the waiters of turnID to look again, and the runners that the
-// task's next turn may be runnable.
-func (p *Pool) wake(turnID string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := p.cfg.Bus.TurnDone(ctx, turnID); err != nil {
-		p.cfg.Logger.Warn("announce turn end", "turn_id", turnID, "err", err)
-	}
-	_ = p.cfg.Bus.Runnable(ctx)
-}
-
-// dispatch claims as many turns as there are free slots, in one store call,
-// and starts a run for each; it sleeps until a wake-up, a freed slot, or
-// the poll period.
-func (p *Pool) dispatch() {
-	defer p.wg.Done()
-	poll := time.NewTicker(p.cfg.PollEvery)
-	defer poll.Stop()
-	var running atomic.Int64
-	for {
-		free := p.cfg.Concurrency - int(running.Load())
-		if free > 0 {
-			claims, err := p.cfg.Store.ClaimTurns(p.claimCtx, p.cfg.Owner, p.cfg.Now(), p.cfg.Lease, free)
-			if err != nil && p.claimCtx.Err() == nil {
-				p.cfg.Logger.Error("claim turns", "err", err)
-			}
-			// Claims that committed are run even when shutdown began
-			// meanwhile: the shutdown rules then release or abort them.
-			for i := range claims {
-				running.Add(1)
-				p.runs.Add(1)
-				go func(c store.Claim) {
-					defer p.runs.Done()
-					p.run(&c)
-					running.Add(-1)
-					select {
-					case p.slotFree <- struct{}{}:
-					default:
-					}
-				}(claims[i])
-			}
-			if p.claimCtx.Err() != nil {
-				return
-			}
-			if len(claims) == free {
-				continue // there may be more: claim again as soon as a slot frees
-			}
-		}
-		select {
-		case <-p.claimCtx.Done():
-			return
-		case <-p.cfg.Bus.RunnableC():
-		case <-p.slotFree:
-		case <-poll.C:
-		}
-	}
-}
-
-// finisher records the ends of turns, batching those that finish together
-// into one store call, and announces them.
-func (p *Pool) finisher() {
-	defer close(p.finisherDone)
-	batch := make([]finishRequest, 0, maxFinishBatch)
-	params := make([]store.FinishTurnParams, 0, maxFinishBatch)
-	for first := range p.finishes {
-		batch = append(batch[:0], first)
-	drain:
-		for len(batch) < maxFinishBatch {
-			select {
-			case r, ok := <-p.finishes:
-				if !ok {
-					break drain
-				}
-				batch = append(batch, r)
-			default:
-				break drain
-			}
-		}
-		params = params[:0]
-		for _, r := range batch {
-			params = append(params, r.params)
-		}
-		errs, retried, err := p.finishWithRetry(params)
-		for i, r := range batch {
-			e := err
-			if e == nil && i < len(errs) {
-				e = errs[i]
-			}
-			switch {
-			case e == nil:
-				p.finished(r.params.TurnID, r.params.Status)
-			case retried && errors.Is(e, store.ErrLeaseLost):
-				// An earlier attempt may have committed before its answer
-				// was lost; the waiters look again either way.
-				p.wake(r.params.TurnID)
-			}
-			r.done <- e
-		}
-	}
-}
-
-// finishWithRetry records a batch of results, retrying a failure of the
-// whole call (not a lost lease) a few times: giving up means the reaper
-// re-runs turns that did finish. retried reports that the answer came from
-// a retry, after a call whose outcome is unknown.
-func (p *Pool) finishWithRetry(params []store.FinishTurnParams) (errs []error, retried bool, err error) {
-	wait := 50 * time.Millisecond
-	for attempt := 1; ; attempt++ {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		errs, err := p.cfg.Store.FinishTurns(ctx, params)
-		cancel()
-		if err == nil || attempt == 4 {
-			return errs, attempt > 1, err
-		}
-		p.cfg.Logger.Warn("record turn results; retrying", "turns", len(params), "attempt", attempt, "err", err)
-		time.Sleep(wait)
-		wait *= 4
-	}
-}
-
-// run executes one claimed turn and records its outcome.
-func (p *Pool) run(c *store.Claim) {
-	log := p.cfg.Logger.With("turn_id", c.Turn.ID, "task_id", c.Turn.TaskID, "seq", c.Turn.Seq, "attempt", c.Attempt)
-	ctx, cancel := context.WithCancel(p.runCtx)
-	defer cancel()
-
-	// The heartbeat goes on until the result is recorded, not only while
-	// the runtime runs: a slow write must not let the lease lapse and the
-	// reaper re-run a turn that finished.
-	hbCtx, stopHeartbeat := context.WithCancel(context.Background())
-	var lost sync.Once
-	leaseLost := make(chan struct{})
-	hbDone := make(chan struct{})
-	defer func() { stopHeartbeat(); <-hbDone }()
-	go func() {
-		defer close(hbDone)
-		t := time.NewTicker(p.cfg.HeartbeatEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-hbCtx.Done():
-				return
-			case <-t.C:
-			}
-			hctx, hcancel := context.WithTimeout(context.Background(), p.cfg.HeartbeatEvery)
-			err := p.cfg.Store.Heartbeat(hctx, c.Turn.ID, c.Owner, c.Attempt, p.cfg.Now().Add(p.cfg.Lease))
-			hcancel()
-			if errors.Is(err, store.ErrLeaseLost) {
-				log.Warn("lease lost; stopping the turn")
-				lost.Do(func() { close(leaseLost) })
-				cancel()
-				return
-			}
-			if err != nil {
-				log.Warn("heartbeat", "err", err)
-			}
-		}
-	}()
-
-	budget, ok := agent.Budgets[c.Turn.Budget]
-	if !ok {
-		budget = agent.Budgets[agent.DefaultBudget]
-	}
-	req := agent.Request{
-		TaskID: c.Turn.TaskID, TurnID: c.Turn.ID, Seq: c.Turn.Seq, WorkerID: c.Worker.ID,
-		Instructions: c.Worker.Instructions, Input: c.Turn.Input, Budget: budget,
-		History: make([]agent.Message, 0, 2*len(c.History)),
-	}
-	for _, h := range c.History {
-		req.History = append(req.History, agent.Message{Role: "user", Content: h.Input})
-		if h.OutputText != "" {
-			req.History = append(req.History, agent.Message{Role: "assistant", Content: h.OutputText})
-		}
-	}
-
-	start := time.Now()
-	res, runErr := p.runSafely(ctx, req)
-	elapsed := time.Since(start)
-	cancel()
-
-	select {
-	case <-leaseLost:
-		return // another runner owns the turn now
-	default:
-	}
-
-	fin := store.FinishTurnParams{
-		TurnID: c.Turn.ID, Owner: c.Owner, Attempt: c.Attempt,
-		OutputText: res.OutputText, InputTokens: res.InputTokens, OutputTokens: res.OutputTokens,
-		Credits: res.Credits, DurationMs: elapsed.Milliseconds(), Now: p.cfg.Now(),
-	}
-	if res.StructuredOutput != nil {
-		if b, err := json.Marshal(res.StructuredOutput); err == nil {
-			fin.StructuredOutput = b
-		}
-	}
-	// Stopped by the shutdown only if the run returned because of it: a turn
-	// that finished just before the grace ran out keeps its result.
-	stopped := p.runCtx.Err() != nil && (errors.Is(runErr, context.Canceled) || res.Incomplete == agent.IncompleteShutdown)
-	switch {
-	case stopped && p.cfg.OnShutdown == ShutdownResume:
-		rctx, rcancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer rcancel()
-		if err := p.cfg.Store.ReleaseTurn(rctx, c.Turn.ID, c.Owner, c.Attempt); err != nil {
-			log.Warn("release turn at shutdown", "err", err)
-		}
-		log.Info("turn released at shutdown; it will run again")
-		return
-	case stopped:
-		fin.Status, fin.IncompleteReason = store.StatusAborted, agent.IncompleteShutdown
-	case runErr != nil:
-		fin.Status, fin.ErrorCode, fin.ErrorMessage = store.StatusError, "runtime_error", runErr.Error()
-	case res.Incomplete != "":
-		fin.Status, fin.IncompleteReason = store.StatusAborted, res.Incomplete
-	default:
-		fin.Status = store.StatusCompleted
-	}
-	done := make(chan error, 1)
-	p.finishes <- finishRequest{params: fin, done: done}
-	if err := <-done; err != nil {
-		// The lease ran out or the store failed: the reaper re-runs the turn.
-		log.Error("record turn result", "err", err)
-		return
-	}
-	log.Debug("turn finished", "status", fin.Status, "duration_ms", fin.DurationMs)
-}
-
-// runSafely runs the runtime, turning a panic into a failed turn.
-func (p *Pool) runSafely(ctx context.Context, req agent.Request) (res agent.Result, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("runtime panicked: %v", r)
-		}
-	}()
-	return p.cfg.Runtime.Run(ctx, req, nil)
 }

@@ -131,7 +131,7 @@ func (s *Service) CreateTask(ctx context.Context, who store.Principal, p CreateP
 	res, err := s.cfg.Store.CreateTurn(ctx, params)
 	if err != nil {
 		w.cancel()
-		return Created{}, fmt.Errorf("create turn: %w", err)
+		return Created{}, err
 	}
 	if res.Replayed {
 		// Another call's turn: it may have ended long ago, so look first.
@@ -198,7 +198,7 @@ func (s *Service) wait(ctx context.Context, orgID string, res store.CreateTurnRe
 func (s *Service) read(ctx context.Context, orgID string, res store.CreateTurnResult) (Created, error) {
 	task, turns, err := s.cfg.Store.GetTaskWithTurns(ctx, orgID, res.Task.ID)
 	if err != nil {
-		return Created{}, fmt.Errorf("read task %s: %w", res.Task.ID, err)
+		return Created{}, err
 	}
 	for i, t := range turns {
 		if t.ID == res.Turn.ID {
@@ -212,7 +212,7 @@ func (s *Service) read(ctx context.Context, orgID string, res store.CreateTurnRe
 func (s *Service) RetrieveTask(ctx context.Context, orgID, taskID string) (store.Task, []store.Turn, error) {
 	task, turns, err := s.cfg.Store.GetTaskWithTurns(ctx, orgID, taskID)
 	if err != nil {
-		return store.Task{}, nil, fmt.Errorf("retrieve task %s: %w", taskID, err)
+		return store.Task{}, nil, err
 	}
 	return task, turns, nil
 }
@@ -221,17 +221,14 @@ func (s *Service) RetrieveTask(ctx context.Context, orgID, taskID string) (store
 func (s *Service) ListTasks(ctx context.Context, p store.ListTasksParams) ([]store.Task, int64, error) {
 	tasks, next, err := s.cfg.Store.ListTasks(ctx, p)
 	if err != nil {
-		return nil, 0, fmt.Errorf("list tasks: %w", err)
+		return nil, 0, err
 	}
 	return tasks, next, nil
 }
 
 // ArchiveTask archives a task for the user who created its worker.
 func (s *Service) ArchiveTask(ctx context.Context, who store.Principal, taskID string) error {
-	if err := s.cfg.Store.ArchiveTask(ctx, who.OrgID, who.UserID, taskID); err != nil {
-		return fmt.Errorf("archive task %s: %w", taskID, err)
-	}
-	return nil
+	return s.cfg.Store.ArchiveTask(ctx, who.OrgID, who.UserID, taskID)
 }
 
 // Ready reports whether the store answers.

@@ -2,9 +2,16 @@ package service
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
+
+	"github.com/handinger/handinger/internal/notify"
+	"github.com/handinger/handinger/internal/store"
+	"github.com/handinger/handinger/internal/store/memory"
 )
 
 func TestTitle(t *testing.T) {
@@ -37,5 +44,32 @@ func TestRequestHashTellsRequestsApart(t *testing.T) {
 	}
 	if !bytes.Equal(a, c) {
 		t.Error("the idempotency key itself changed the fingerprint")
+	}
+}
+
+// TestErrorsNameTheirContextOnce checks that the errors CreateTask returns
+// keep the store's words and add no second copy of them.
+func TestErrorsNameTheirContextOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := memory.New()
+	if err := st.CreateAPIKey(ctx, "key_1", "org_1", "usr_1", []byte("hash"), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	svc := New(Config{Store: st, Bus: notify.NewLocal(), WaitLimit: time.Millisecond})
+	who := store.Principal{KeyID: "key_1", OrgID: "org_1", UserID: "usr_1"}
+	first, err := svc.CreateTask(ctx, who, CreateParams{Input: "one"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.ArchiveTask(ctx, who, first.Task.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = svc.CreateTask(ctx, who, CreateParams{Input: "two", TaskID: first.Task.ID})
+	if !errors.Is(err, store.ErrArchived) {
+		t.Fatalf("follow-up to an archived task: %v, want ErrArchived", err)
+	}
+	if msg := err.Error(); strings.Count(msg, "create turn") != 1 || strings.Count(msg, first.Task.ID) != 1 {
+		t.Errorf("follow-up to an archived task: %q repeats itself", msg)
 	}
 }

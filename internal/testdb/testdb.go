@@ -9,19 +9,14 @@
 package testdb
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 
-	"github.com/handinger/handinger/internal/store"
-	"github.com/handinger/handinger/internal/store/postgres"
 	"github.com/handinger/handinger/internal/store/postgres/pgtest"
-	"github.com/handinger/handinger/internal/store/sqlite"
 )
 
 // Backend names.
@@ -30,10 +25,10 @@ const (
 	Postgres = "postgres"
 )
 
-// backendEnv selects the backend of Store and DSN in this process.
+// backendEnv selects the backend of DSN in this process.
 const backendEnv = "HANDINGER_TEST_BACKEND"
 
-// Current is the backend Store and DSN use in this process: SQLite unless
+// Current is the backend DSN gives in this process: SQLite unless
 // HANDINGER_TEST_BACKEND says postgres.
 func Current() string {
 	if os.Getenv(backendEnv) == Postgres {
@@ -90,25 +85,4 @@ func DSN(t testing.TB, backend string) string {
 		return pgtest.DSN(t)
 	}
 	return "sqlite:" + filepath.Join(t.TempDir(), "handinger.db")
-}
-
-// Store opens a fresh, empty store of the current backend, closed when t
-// ends.
-func Store(t testing.TB) store.Store {
-	t.Helper()
-	var (
-		st  store.Store
-		err error
-	)
-	dsn := DSN(t, Current())
-	if Current() == Postgres {
-		st, err = postgres.Open(context.Background(), dsn)
-	} else {
-		st, err = sqlite.Open(context.Background(), strings.TrimPrefix(dsn, "sqlite:"))
-	}
-	if err != nil {
-		t.Fatalf("open %s store: %v", Current(), err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	return st
 }

@@ -1,8 +1,8 @@
 // Package testserver runs the whole Handinger Tasks API server in-process on
-// a loopback port, for the tests, examples and benchmarks of the client and
-// the command line: a SQLite store in a temporary directory, a local
-// notification bus, the service, the HTTP server with OpenAPI validation,
-// and a runner pool on the deterministic builtin runtime.
+// a loopback port, for the tests, examples and benchmarks of the client: the
+// server as server.New assembles it, on an SQLite file in a temporary
+// directory, with full OpenAPI validation and the deterministic builtin
+// runtime.
 //
 // Start is for tests (it cleans up through testing.TB); New is for code that
 // has no testing.TB, such as a TestMain that serves runnable examples.
@@ -10,12 +10,9 @@ package testserver
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"log/slog"
-	"net/http/httptest"
+	"net"
 	"os"
 	"path/filepath"
 	"sync"
@@ -23,15 +20,8 @@ import (
 	"time"
 
 	"github.com/handinger/handinger/agent"
-	"github.com/handinger/handinger/internal/apikey"
-	"github.com/handinger/handinger/internal/notify"
-	"github.com/handinger/handinger/internal/runner"
 	"github.com/handinger/handinger/internal/runtimes/builtin"
-	"github.com/handinger/handinger/internal/service"
-	"github.com/handinger/handinger/internal/store"
-	"github.com/handinger/handinger/internal/store/sqlite"
 	"github.com/handinger/handinger/server"
-	"github.com/handinger/handinger/spec"
 	"github.com/handinger/handinger/validation"
 )
 
@@ -40,10 +30,8 @@ type Server struct {
 	// URL is the server's base URL, e.g. http://127.0.0.1:41234, the value
 	// for HANDINGER_BASE_URL or client.WithBaseURL.
 	URL string
-	// Store is the server's database, for tests that need to look behind
-	// the API.
-	Store store.Store
 
+	srv       *server.Server
 	tb        testing.TB // nil for a server from New
 	closeOnce sync.Once
 	closers   []func() // run in reverse order by Close
@@ -109,69 +97,37 @@ func New(opts ...Option) (*Server, error) {
 	return s, nil
 }
 
-func start(dir string, opts []Option) (s *Server, err error) {
+func start(dir string, opts []Option) (*Server, error) {
 	o := options{validate: validation.Full, runtime: builtin.Runtime{}, waitLimit: 20 * time.Second}
 	for _, opt := range opts {
 		opt(&o)
 	}
 	if o.logger == nil {
-		o.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		o.logger = slog.New(slog.DiscardHandler)
 	}
-	s = &Server{}
-	defer func() {
-		if err != nil {
-			s.Close()
-		}
-	}()
-
-	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "handinger.db"))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	s.Store = st
-	s.closers = append(s.closers, func() { _ = st.Close() })
-
-	doc, err := spec.Load()
-	if err != nil {
-		return nil, err
-	}
-	bus := notify.NewLocal()
-	svc := service.New(service.Config{Store: st, Bus: bus, WaitLimit: o.waitLimit})
-	ts := httptest.NewUnstartedServer(nil)
-	srv, err := server.New(server.Config{
-		Service: svc, Store: st, Spec: doc, Validate: o.validate,
-		PublicURL: "http://" + ts.Listener.Addr().String(),
+	url := "http://" + ln.Addr().String()
+	srv, err := server.New(context.Background(), server.Config{
+		DB: "sqlite:" + filepath.Join(dir, "handinger.db"), Runtime: o.runtime, Runners: 8,
+		Validate: o.validate, PublicURL: url, WaitLimit: o.waitLimit,
 		RateLimit: o.rateLimit, RateBurst: o.rateBurst, Logger: o.logger,
 	})
 	if err != nil {
-		ts.Listener.Close()
+		_ = ln.Close()
 		return nil, err
 	}
-	ts.Config.Handler = srv
-	ts.Start()
-	s.URL = ts.URL
+	go func() { _ = srv.Serve(ln) }()
+	s := &Server{URL: url, srv: srv}
 	s.closers = append(s.closers, func() {
-		// Creates still waiting for their turns would hold Close up to the
-		// wait limit; answer them now.
-		svc.StopWaiting()
-		ts.Close()
-	})
-
-	pool, err := runner.New(runner.Config{
-		Store: st, Runtime: o.runtime, Bus: bus, Owner: "testserver-" + randomHex(8),
-		Concurrency: 8, Lease: 2 * time.Second, ReapEvery: 200 * time.Millisecond,
-		Logger: o.logger, OnFinish: srv.TurnFinished,
-	})
-	if err != nil {
-		return nil, err
-	}
-	pool.Start()
-	s.closers = append(s.closers, func() {
-		// Turns still running when the server closes are of no interest to
-		// anyone: stop them after a short grace.
+		// Creates still waiting are answered at once; turns still running
+		// are of no interest to anyone: stop them after a short grace.
 		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 		defer cancel()
-		_ = pool.Shutdown(ctx)
+		_ = srv.Shutdown(ctx)
+		_ = srv.Close()
 	})
 	return s, nil
 }
@@ -183,18 +139,18 @@ func start(dir string, opts []Option) (s *Server, err error) {
 // A failure to store the key ends the test (Start) or panics (New): it
 // means the server's database is broken.
 func (s *Server) NewKey(org, user string) string {
-	k := apikey.New()
-	if err := s.Store.CreateAPIKey(context.Background(), k.ID, org, user, k.Hash, time.Now()); err != nil {
+	secret, err := s.srv.NewAPIKey(context.Background(), org, user)
+	if err != nil {
 		if s.tb != nil {
 			s.tb.Helper()
 			s.tb.Fatalf("testserver: create API key for %s/%s: %v", org, user, err)
 		}
 		panic(fmt.Sprintf("testserver: create API key for %s/%s: %v", org, user, err))
 	}
-	return k.Secret
+	return secret
 }
 
-// Close stops the HTTP server, the runners and the store, and removes the
+// Close stops the server and closes its database, and removes the
 // temporary directory of a server from New. It is safe to call twice.
 func (s *Server) Close() {
 	s.closeOnce.Do(func() {
@@ -202,10 +158,4 @@ func (s *Server) Close() {
 			s.closers[i]()
 		}
 	})
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b) // crypto/rand.Read never fails
-	return hex.EncodeToString(b)
 }

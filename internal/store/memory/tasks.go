@@ -47,7 +47,7 @@ func (s *Store) CreateTurn(ctx context.Context, p store.CreateTurnParams) (store
 	defer s.mu.Unlock()
 	res, err := s.createTurn(ctx, p)
 	if err != nil {
-		return store.CreateTurnResult{}, fmt.Errorf("create turn: %w", err)
+		return store.CreateTurnResult{}, fmt.Errorf("create turn %s of task %s: %w", p.TurnID, p.TaskID, err)
 	}
 	return res, nil
 }
@@ -84,11 +84,11 @@ func (s *Store) createTurn(ctx context.Context, p store.CreateTurnParams) (store
 func (s *Store) appendTurn(t *task, p store.CreateTurnParams) (store.CreateTurnResult, error) {
 	switch {
 	case t.row.OrgID != p.Principal.OrgID:
-		return store.CreateTurnResult{}, fmt.Errorf("task %s: %w", t.row.ID, store.ErrNotFound)
+		return store.CreateTurnResult{}, store.ErrNotFound
 	case t.row.Archived:
-		return store.CreateTurnResult{}, fmt.Errorf("task %s: %w", t.row.ID, store.ErrArchived)
+		return store.CreateTurnResult{}, store.ErrArchived
 	case p.WorkerID != "" && p.WorkerID != t.row.WorkerID:
-		return store.CreateTurnResult{}, fmt.Errorf("task %s, worker %s: %w", t.row.ID, p.WorkerID, store.ErrWorkerMismatch)
+		return store.CreateTurnResult{}, fmt.Errorf("worker %s: %w", p.WorkerID, store.ErrWorkerMismatch)
 	}
 	if _, taken := s.turns[p.TurnID]; taken {
 		return store.CreateTurnResult{}, conflict("turn", p.TurnID)

@@ -190,11 +190,11 @@ func (s *Store) refusal(ctx context.Context, p store.CreateTurnParams) error {
 	case taskOrg != nil && !p.TaskIDGiven:
 		return fmt.Errorf("new task id %s is taken: %w", p.TaskID, store.ErrConflict)
 	case taskOrg != nil && *taskOrg != p.Principal.OrgID:
-		return fmt.Errorf("task %s: %w", p.TaskID, store.ErrNotFound)
+		return store.ErrNotFound
 	case taskOrg != nil && *archived:
-		return fmt.Errorf("task %s: %w", p.TaskID, store.ErrArchived)
+		return store.ErrArchived
 	case taskOrg != nil && p.WorkerID != "" && p.WorkerID != *taskWorker:
-		return fmt.Errorf("task %s, worker %s: %w", p.TaskID, p.WorkerID, store.ErrWorkerMismatch)
+		return fmt.Errorf("worker %s: %w", p.WorkerID, store.ErrWorkerMismatch)
 	case taskOrg == nil && p.WorkerID != "" && !workerOK:
 		return fmt.Errorf("worker %s: %w", p.WorkerID, store.ErrNotFound)
 	}

@@ -221,3 +221,16 @@ type scanner interface {
 
 // qualified is sqlkit.Qualified, short for the queries.
 var qualified = sqlkit.Qualified
+
+// Warnings says what in the database's configuration will hurt the server
+// over time: today, autovacuum turned off.
+func (s *Store) Warnings(ctx context.Context) []string {
+	var on bool
+	err := s.pool.QueryRow(ctx, "SELECT current_setting('autovacuum')::boolean").Scan(&on)
+	if err != nil || on {
+		return nil
+	}
+	return []string{"PostgreSQL runs with autovacuum off: the turns table is also the queue, and without " +
+		"VACUUM its dead rows pile up and claims slow down over time; turn autovacuum on, or VACUUM " +
+		"ANALYZE turns, tasks and idempotency_keys regularly"}
+}

@@ -66,13 +66,13 @@ func (s *Store) CreateTurn(ctx context.Context, p store.CreateTurnParams) (store
 	select {
 	case s.creates <- req:
 	case <-ctx.Done():
-		return store.CreateTurnResult{}, fmt.Errorf("create turn: %w", ctx.Err())
+		return store.CreateTurnResult{}, fmt.Errorf("create turn %s of task %s: %w", p.TurnID, p.TaskID, ctx.Err())
 	case <-s.closed:
-		return store.CreateTurnResult{}, fmt.Errorf("create turn: %w", errClosed)
+		return store.CreateTurnResult{}, fmt.Errorf("create turn %s of task %s: %w", p.TurnID, p.TaskID, errClosed)
 	}
 	a := <-req.done
 	if a.err != nil {
-		return store.CreateTurnResult{}, fmt.Errorf("create turn: %w", a.err)
+		return store.CreateTurnResult{}, fmt.Errorf("create turn %s of task %s: %w", p.TurnID, p.TaskID, a.err)
 	}
 	return a.res, nil
 }
@@ -202,11 +202,11 @@ func createTurn(ctx context.Context, c conn, p store.CreateTurnParams) (store.Cr
 func appendTurn(ctx context.Context, c conn, task store.Task, p store.CreateTurnParams) (store.CreateTurnResult, error) {
 	switch {
 	case task.OrgID != p.Principal.OrgID:
-		return store.CreateTurnResult{}, fmt.Errorf("task %s: %w", task.ID, store.ErrNotFound)
+		return store.CreateTurnResult{}, store.ErrNotFound
 	case task.Archived:
-		return store.CreateTurnResult{}, fmt.Errorf("task %s: %w", task.ID, store.ErrArchived)
+		return store.CreateTurnResult{}, store.ErrArchived
 	case p.WorkerID != "" && p.WorkerID != task.WorkerID:
-		return store.CreateTurnResult{}, fmt.Errorf("task %s, worker %s: %w", task.ID, p.WorkerID, store.ErrWorkerMismatch)
+		return store.CreateTurnResult{}, fmt.Errorf("worker %s: %w", p.WorkerID, store.ErrWorkerMismatch)
 	}
 	if _, err := c.ExecContext(ctx, appendTurnSQL, string(store.StatusPending), task.ID); err != nil {
 		return store.CreateTurnResult{}, err

@@ -10,9 +10,11 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/handinger/handinger/internal/store"
 )
@@ -237,6 +239,17 @@ func wantErr(t *testing.T, what string, err, target error) {
 	t.Helper()
 	if !errors.Is(err, target) {
 		t.Fatalf("%s: err = %v, want %v", what, err, target)
+	}
+	// Each wrap adds what it knows and nothing its callee said: an id
+	// twice in one message is a prefix repeated.
+	seen := map[string]bool{}
+	for _, word := range strings.FieldsFunc(err.Error(), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '_' && r != '-'
+	}) {
+		if strings.Contains(word, "_") && seen[word] {
+			t.Errorf("%s: %q names %s twice", what, err, word)
+		}
+		seen[word] = true
 	}
 }
 
