@@ -10,10 +10,11 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 
 	"github.com/handinger/handinger/problem"
+	"github.com/handinger/handinger/validation/internal/fastpath"
 )
 
 // Fixtures for the black-box tests of package validation_test.
-const (
+var (
 	TaskWithTurnsJSON = taskWithTurnsJSON
 	WorkerJSON        = workerJSON
 )
@@ -32,7 +33,7 @@ func PlainPathErrors(doc *openapi3.T, method, path, value string) (kin, fast []p
 	if item == nil || item.GetOperation(method) == nil {
 		return nil, nil, 0, fmt.Errorf("no operation %s %s", method, path)
 	}
-	_, names, err := (&node{}).add(path)
+	names, err := fastpath.ParamNames(path)
 	if err != nil {
 		return nil, nil, 0, err
 	}

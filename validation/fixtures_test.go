@@ -1,10 +1,24 @@
 package validation
 
-// Fixtures shared by the tests of this directory: a retrieve answer of about
-// 2 KB with two turns, and a create answer. Both match openapi.yaml.
+import (
+	"os"
+	"strings"
+)
 
-// taskWithTurnsJSON is a TaskWithTurns, the answer to GET /api/tasks/{taskId}.
-const taskWithTurnsJSON = `{"task":{"id":"tsk_01HZY31W2SZJ8MJ2FQTR3M1K9D","completedAt":"2026-05-14T09:31:12.845Z","createdAt":"2026-05-14T09:30:00Z","createdByUserId":"usr_2NfXk81QmZ","organizationId":"org_7Hq2LmX9aB","status":"completed","title":"Summarise the attached quarterly report","totals":{"credits":12,"durationMs":5230,"turnCount":2},"triggeredBy":"api","url":"https://handinger.com/tasks/tsk_01HZY31W2SZJ8MJ2FQTR3M1K9D","workerId":"wrk_vk81XUHKHG-qr4"},"turns":[{"id":"trn_01HZY31W4D6V8RX0M3C5B7N9QA","completedAt":"2026-05-14T09:30:02.410Z","credits":5,"durationMs":2410,"input":"Summarise the attached quarterly report in five bullet points.","inputTokens":812,"outputText":"1. Revenue grew 12% on the year, to 48.2 million, led by the enterprise plan.\n2. Gross margin held at 71% despite higher inference costs.\n3. Operating expenses rose 4%, mostly hiring in support and sales.\n4. Net retention reached 118%, up from 112% a year earlier.\n5. Cash at the end of the quarter was 61 million, with no debt.","outputTokens":164,"role":"user","seq":1,"startedAt":"2026-05-14T09:30:00Z","status":"completed","structuredOutput":null,"taskId":"tsk_01HZY31W2SZJ8MJ2FQTR3M1K9D"},{"id":"trn_01HZY33K8F0R2T4V6X8Z0B2D4F","completedAt":"2026-05-14T09:31:12.845Z","credits":7,"durationMs":2820,"input":"Now translate the summary into Spanish and keep the numbering.","inputTokens":1204,"outputText":"1. Los ingresos crecieron un 12% interanual, hasta 48,2 millones, impulsados por el plan empresarial.\n2. El margen bruto se mantuvo en el 71% pese a mayores costes de inferencia.\n3. Los gastos operativos subieron un 4%, sobre todo por contrataciones.\n4. La retención neta alcanzó el 118%.\n5. La caja al cierre del trimestre fue de 61 millones, sin deuda.","outputTokens":231,"role":"user","seq":2,"startedAt":"2026-05-14T09:31:10.020Z","status":"completed","structuredOutput":{"language":"es","bullets":5},"taskId":"tsk_01HZY31W2SZJ8MJ2FQTR3M1K9D"}]}`
+// Fixtures shared by the tests of this directory and of internal/fastpath
+// (testdata/): a retrieve answer of about 2 KB with two turns, and a create
+// answer. Both match openapi.yaml.
+var (
+	// taskWithTurnsJSON is a TaskWithTurns, the answer to GET /api/tasks/{taskId}.
+	taskWithTurnsJSON = fixture("testdata/task_with_turns.json")
+	// workerJSON is a Worker, the answer to POST /api/tasks.
+	workerJSON = fixture("testdata/worker.json")
+)
 
-// workerJSON is a Worker, the answer to POST /api/tasks.
-const workerJSON = `{"id":"wrk_vk81XUHKHG-qr4","object":"worker","created_at":1778751000,"status":"completed","running":false,"output_text":"1. Revenue grew 12% on the year. 2. Margins held at 71%. 3. Net retention reached 118%.","output":[{"id":"msg_01HZY31W7K2P4R6T8V0X2Z4B6D","type":"message","role":"assistant","status":"completed","content":[{"type":"output_text","text":"1. Revenue grew 12% on the year. 2. Margins held at 71%. 3. Net retention reached 118%."}]}],"messages":[{"role":"user","content":"Summarise the attached quarterly report in three bullet points."},{"role":"assistant","content":"1. Revenue grew 12% on the year. 2. Margins held at 71%. 3. Net retention reached 118%."}],"structured_output":null,"files":[],"sources":[{"id":"src_01HZY31WC4E6G8J0L2N4Q6S8U0","type":"url","url":"https://example.org/reports/q1-2026","title":"Q1 2026 report"}],"metadata":{"taskId":"tsk_01HZY31W2SZJ8MJ2FQTR3M1K9D","turnId":"trn_01HZY31W4D6V8RX0M3C5B7N9QA","seq":1},"error":null,"incomplete_details":null,"url":"https://handinger.com/workers/wrk_vk81XUHKHG-qr4","usage":{"credits":5,"durationMs":2410}}`
+func fixture(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		panic(err)
+	}
+	return strings.TrimSpace(string(b))
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 
 	"github.com/handinger/handinger/problem"
+	"github.com/handinger/handinger/validation/internal/fastpath"
 )
 
 // reqBody is a request body read once, then handed to kin-openapi and to the
@@ -224,7 +225,7 @@ func (v *validator) checkBody(r *http.Request, rt *route, in *openapi3filter.Req
 		}
 		return nil, "", nil
 	}
-	value, dec, err := decodeJSON(data)
+	value, dec, err := fastpath.Decode(data)
 	if err != nil {
 		return nil, fmt.Sprintf("The request body is not valid JSON: %v.", err), nil
 	}
@@ -232,7 +233,7 @@ func (v *validator) checkBody(r *http.Request, rt *route, in *openapi3filter.Req
 	if err := schema.VisitJSON(value, v.c.reqOpts[schema]...); err != nil {
 		fields = appendSchemaErrors(nil, problem.InBody, "", err) // strings only
 	}
-	dec.release()
+	dec.Release()
 	return fields, "", nil
 }
 

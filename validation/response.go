@@ -13,6 +13,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 
 	"github.com/handinger/handinger/problem"
+	"github.com/handinger/handinger/validation/internal/fastpath"
 )
 
 // recorder buffers a handler's answer until it is validated. It has no
@@ -153,7 +154,7 @@ func (v *validator) checkResponse(r *http.Request, rt *route, in *openapi3filter
 		input.Body = io.NopCloser(bytes.NewReader(data))
 		return openapi3filter.ValidateResponse(r.Context(), input)
 	}
-	value, dec, err := decodeJSON(data)
+	value, dec, err := fastpath.Decode(data)
 	if err != nil {
 		return &openapi3filter.ResponseError{Input: input, Reason: "failed to decode response body", Err: err}
 	}
@@ -163,7 +164,7 @@ func (v *validator) checkResponse(r *http.Request, rt *route, in *openapi3filter
 		// its message only.
 		err = errors.New(err.Error())
 	}
-	dec.release()
+	dec.Release()
 	if err != nil {
 		reason := "response body doesn't match schema"
 		if media.Schema.Ref != "" {

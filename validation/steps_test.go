@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"regexp"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -15,6 +14,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/legacy"
 
 	"github.com/handinger/handinger/spec"
+	"github.com/handinger/handinger/validation/internal/fastpath"
 )
 
 // BenchmarkResponseSteps splits the validation of a 2 KB TaskWithTurns into
@@ -44,16 +44,16 @@ func BenchmarkResponseSteps(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	kinPatterns := func(expr string) (openapi3.RegexMatcher, error) { return regexp.Compile(kinGoRegexp(expr)) }
+	kinPatterns := fastpath.KinPattern
 	schema := doc.Components.Schemas["TaskWithTurns"].Value
 	data := []byte(taskWithTurnsJSON)
-	value, _, err := decodeJSON(data) // kept, never released
+	value, _, err := fastpath.Decode(data) // kept, never released
 	if err != nil {
 		b.Fatal(err)
 	}
 	worker := doc.Components.Schemas["Worker"].Value
 	workerData := []byte(workerJSON)
-	workerValue, _, err := decodeJSON(workerData)
+	workerValue, _, err := fastpath.Decode(workerData)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -61,21 +61,21 @@ func BenchmarkResponseSteps(b *testing.B) {
 	b.Run("decode/ours", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			_, dec, err := decodeJSON(data)
+			_, dec, err := fastpath.Decode(data)
 			if err != nil {
 				b.Fatal(err)
 			}
-			dec.release()
+			dec.Release()
 		}
 	})
 	b.Run("decode/ours/worker", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			_, dec, err := decodeJSON(workerData)
+			_, dec, err := fastpath.Decode(workerData)
 			if err != nil {
 				b.Fatal(err)
 			}
-			dec.release()
+			dec.Release()
 		}
 	})
 	b.Run("decode/encoding-json", func(b *testing.B) {
@@ -90,7 +90,7 @@ func BenchmarkResponseSteps(b *testing.B) {
 		}
 	})
 	b.Run("visit/ours", func(b *testing.B) {
-		patterns(b, compilePattern)
+		patterns(b, fastpath.CompilePattern)
 		b.ReportAllocs()
 		opts := c.respOpts[schema]
 		for b.Loop() {
@@ -100,7 +100,7 @@ func BenchmarkResponseSteps(b *testing.B) {
 		}
 	})
 	b.Run("visit/ours/worker", func(b *testing.B) {
-		patterns(b, compilePattern)
+		patterns(b, fastpath.CompilePattern)
 		b.ReportAllocs()
 		opts := c.respOpts[worker]
 		for b.Loop() {
@@ -131,7 +131,7 @@ func BenchmarkResponseSteps(b *testing.B) {
 		b.Fatal("request refused")
 	}
 	b.Run("whole/ours", func(b *testing.B) {
-		patterns(b, compilePattern)
+		patterns(b, fastpath.CompilePattern)
 		b.ReportAllocs()
 		rec := &recorder{header: http.Header{"Content-Type": {"application/json"}}, status: 200, wroteHeader: true}
 		rec.body.Write(data)

@@ -40,8 +40,9 @@
 // valid; two of its plug-ins get faster equivalents: the "date-time" format
 // check (a per-validation format validator) and the regular expressions of
 // simple id patterns such as ^[A-Za-z0-9_-]{1,64}$ (see New). Each accepts
-// exactly what kin-openapi's own accepts, which the package's fuzz tests
-// check. Other bodies (forms, text, files) go to openapi3filter whole.
+// exactly what kin-openapi's own accepts, which the fuzz tests of
+// validation/internal/fastpath, where these fast paths live, check. Other
+// bodies (forms, text, files) go to openapi3filter whole.
 package validation
 
 import (
@@ -54,6 +55,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/handinger/handinger/validation/internal/fastpath"
 )
 
 // Mode says what the middleware validates.
@@ -164,8 +166,8 @@ func New(doc *openapi3.T, opts Options) (func(http.Handler) http.Handler, error)
 		return nil, fmt.Errorf("validation: MaxBodyBytes %d is negative", opts.MaxBodyBytes)
 	}
 	// Validating the document also compiles its patterns into kin-openapi's
-	// cache, with compilePattern.
-	if err := doc.Validate(context.Background(), openapi3.SetRegexCompiler(compilePattern)); err != nil {
+	// cache, with fastpath.CompilePattern.
+	if err := doc.Validate(context.Background(), openapi3.SetRegexCompiler(fastpath.CompilePattern)); err != nil {
 		return nil, fmt.Errorf("validation: the OpenAPI document is not valid: %w", err)
 	}
 	c, err := compile(doc)

@@ -1,8 +1,6 @@
 package validation
 
 import (
-	"cmp"
-	"fmt"
 	"net/url"
 	"slices"
 	"strconv"
@@ -10,14 +8,15 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/routers"
+	"github.com/handinger/handinger/validation/internal/fastpath"
 )
 
 // compiled is the document turned into what each request needs: a tree of
-// path segments leading to the operations, each with its parameters,
+// path templates leading to the operations, each with its parameters,
 // request body and responses resolved.
 type compiled struct {
-	doc  *openapi3.T
-	root *node
+	doc    *openapi3.T
+	routes fastpath.Tree[*route]
 	// extraOpts are passed to every schema validation: error messages
 	// without the schema and the value (which may be a secret).
 	extraOpts []openapi3.SchemaValidationOption
@@ -30,20 +29,6 @@ type compiled struct {
 	// paramOpts are the options kin-openapi's ValidateParameter passes to
 	// a parameter's schema under the middleware's request options.
 	paramOpts []openapi3.SchemaValidationOption
-}
-
-// node is one path segment of the tree.
-type node struct {
-	static map[string]*node // by percent-decoded segment
-	params []*paramEdge     // most specific first
-	routes map[string]*route
-}
-
-// paramEdge leads through a templated segment: a literal prefix, one
-// parameter, a literal suffix ("{taskId}", "{name}.json").
-type paramEdge struct {
-	prefix, suffix string
-	next           *node
 }
 
 // route is one operation of the document.
@@ -72,63 +57,17 @@ type route struct {
 	byDefault *openapi3.Response
 }
 
-// maxParams is the number of path parameter values find keeps on the stack.
-const maxParams = 8
-
 // find returns the route of a request, and the values of its path
 // parameters, or nil when the document does not describe the request.
 func (c *compiled) find(method string, u *url.URL) (*route, []string) {
-	p := u.EscapedPath()
-	if len(p) == 0 || p[0] != '/' {
-		return nil, nil
-	}
-	var stack [maxParams]string
-	return c.root.find(method, p[1:], stack[:0])
-}
-
-func (n *node) find(method, rest string, vals []string) (*route, []string) {
-	seg, tail, more := strings.Cut(rest, "/")
-	if strings.IndexByte(seg, '%') >= 0 {
-		dec, err := url.PathUnescape(seg)
-		if err != nil {
-			return nil, nil
-		}
-		seg = dec
-	}
-	if child := n.static[seg]; child != nil {
-		if rt, v := child.end(method, tail, more, vals); rt != nil {
-			return rt, v
-		}
-	}
-	for _, e := range n.params {
-		if len(seg) <= len(e.prefix)+len(e.suffix) ||
-			!strings.HasPrefix(seg, e.prefix) || !strings.HasSuffix(seg, e.suffix) {
-			continue
-		}
-		v := append(vals, seg[len(e.prefix):len(seg)-len(e.suffix)])
-		if rt, v := e.next.end(method, tail, more, v); rt != nil {
-			return rt, v
-		}
-	}
-	return nil, nil
-}
-
-// end continues the search in n, or ends it there when no segment is left.
-func (n *node) end(method, tail string, more bool, vals []string) (*route, []string) {
-	if more {
-		return n.find(method, tail, vals)
-	}
-	if rt := n.routes[method]; rt != nil {
-		return rt, vals
-	}
-	return nil, nil
+	rt, vals, _ := c.routes.Find(method, u)
+	return rt, vals
 }
 
 // compile builds the route tree of doc and everything its validation needs.
 func compile(doc *openapi3.T) (*compiled, error) {
 	c := &compiled{
 		doc:      doc,
-		root:     &node{},
 		reqOpts:  map[*openapi3.Schema][]openapi3.SchemaValidationOption{},
 		respOpts: map[*openapi3.Schema][]openapi3.SchemaValidationOption{},
 	}
@@ -137,7 +76,7 @@ func compile(doc *openapi3.T) (*compiled, error) {
 		// kin-openapi refuses this option with the JSON Schema 2020-12
 		// validator it uses for OpenAPI 3.1.
 		c.extraOpts = []openapi3.SchemaValidationOption{openapi3.DisableSchemaErrorDetails()}
-		if formats := fastFormats(); formats != nil {
+		if formats := fastpath.Formats(); formats != nil {
 			c.extraOpts = append(c.extraOpts, openapi3.WithStringFormatValidators(formats))
 		}
 	}
@@ -160,7 +99,7 @@ func compile(doc *openapi3.T) (*compiled, error) {
 		if oas31 {
 			opts = append(opts, openapi3.EnableJSONSchema2020())
 		}
-		if oas31 || reaches(s, asResponse) {
+		if oas31 || fastpath.Reaches(s, asResponse) {
 			opts = append(opts, visit)
 		}
 		m[s] = opts
@@ -176,7 +115,7 @@ func compile(doc *openapi3.T) (*compiled, error) {
 		if item == nil {
 			continue
 		}
-		leaf, names, err := c.root.add(path)
+		names, err := fastpath.ParamNames(path)
 		if err != nil {
 			return nil, err
 		}
@@ -220,10 +159,9 @@ func compile(doc *openapi3.T) (*compiled, error) {
 					}
 				}
 			}
-			if leaf.routes == nil {
-				leaf.routes = map[string]*route{}
+			if _, err := c.routes.Add(path, method, rt); err != nil {
+				return nil, err
 			}
-			leaf.routes[method] = rt
 		}
 	}
 	return c, nil
@@ -251,56 +189,6 @@ func plainPathParams(params []*openapi3.Parameter, names []string) []int {
 		out[i] = slices.Index(names, p.Name)
 	}
 	return out
-}
-
-// add adds the nodes of a path template and returns its last node and the
-// names of its parameters.
-func (n *node) add(path string) (*node, []string, error) {
-	if !strings.HasPrefix(path, "/") {
-		return nil, nil, fmt.Errorf("path %q does not start with /", path)
-	}
-	var names []string
-	for seg := range strings.SplitSeq(path[1:], "/") {
-		open := strings.IndexByte(seg, '{')
-		if open < 0 {
-			if strings.IndexByte(seg, '}') >= 0 {
-				return nil, nil, fmt.Errorf("path %q: unbalanced brace in %q", path, seg)
-			}
-			if n.static == nil {
-				n.static = map[string]*node{}
-			}
-			child := n.static[seg]
-			if child == nil {
-				child = &node{}
-				n.static[seg] = child
-			}
-			n = child
-			continue
-		}
-		end := strings.IndexByte(seg, '}')
-		if end < open+2 || strings.ContainsAny(seg[end+1:], "{}") || strings.IndexByte(seg[:open], '}') >= 0 {
-			return nil, nil, fmt.Errorf("path %q: segment %q needs exactly one {parameter}", path, seg)
-		}
-		names = append(names, seg[open+1:end])
-		prefix, suffix := seg[:open], seg[end+1:]
-		var edge *paramEdge
-		for _, e := range n.params {
-			if e.prefix == prefix && e.suffix == suffix {
-				edge = e
-				break
-			}
-		}
-		if edge == nil {
-			edge = &paramEdge{prefix: prefix, suffix: suffix, next: &node{}}
-			n.params = append(n.params, edge)
-			// The longest literals are the most specific: try them first.
-			slices.SortStableFunc(n.params, func(a, b *paramEdge) int {
-				return cmp.Compare(len(b.prefix)+len(b.suffix), len(a.prefix)+len(a.suffix))
-			})
-		}
-		n = edge.next
-	}
-	return n, names, nil
 }
 
 // effectiveParams lists the parameters of an operation in the order
@@ -370,35 +258,4 @@ func isJSON(contentType string) bool {
 // bytes rather than decoding it.
 func isBinary(s *openapi3.Schema) bool {
 	return s.Type.Is("string") && s.Format == "binary"
-}
-
-// reaches reports whether a property marked readOnly (for a request) or
-// writeOnly (for a response) can be reached from s, which is when
-// kin-openapi's VisitAsRequest or VisitAsResponse changes a verdict.
-func reaches(s *openapi3.Schema, writeOnly bool) bool {
-	seen := map[*openapi3.Schema]bool{}
-	var walk func(s *openapi3.Schema) bool
-	walkRef := func(ref *openapi3.SchemaRef) bool {
-		return ref != nil && walk(ref.Value)
-	}
-	walkRefs := func(refs openapi3.SchemaRefs) bool {
-		return slices.ContainsFunc(refs, walkRef)
-	}
-	walk = func(s *openapi3.Schema) bool {
-		if s == nil || seen[s] {
-			return false
-		}
-		seen[s] = true
-		if (writeOnly && s.WriteOnly) || (!writeOnly && s.ReadOnly) {
-			return true
-		}
-		for _, p := range s.Properties {
-			if walkRef(p) {
-				return true
-			}
-		}
-		return walkRef(s.Items) || walkRef(s.AdditionalProperties.Schema) || walkRef(s.Not) ||
-			walkRefs(s.AllOf) || walkRefs(s.AnyOf) || walkRefs(s.OneOf)
-	}
-	return walk(s)
 }

@@ -1,4 +1,4 @@
-package validation
+package fastpath
 
 import (
 	"regexp"
@@ -41,17 +41,17 @@ func TestParseClassPattern(t *testing.T) {
 		if _, ok := parseClassPattern(p); ok {
 			t.Errorf("parseClassPattern(%q) took it", p)
 		}
-		m, err := compilePattern(p)
+		m, err := CompilePattern(p)
 		re, reErr := regexp.Compile(kinGoRegexp(p))
 		if (err == nil) != (reErr == nil) {
-			t.Errorf("compilePattern(%q) error %v, regexp error %v", p, err, reErr)
+			t.Errorf("CompilePattern(%q) error %v, regexp error %v", p, err, reErr)
 		}
 		if err == nil && m.(*regexp.Regexp).String() != re.String() {
-			t.Errorf("compilePattern(%q) = %v", p, m)
+			t.Errorf("CompilePattern(%q) = %v", p, m)
 		}
 	}
-	if m, _ := compilePattern(`^\u0041+$`); m == nil || !m.MatchString("AA") {
-		t.Error(`compilePattern does not rewrite \u escapes as kin-openapi does`)
+	if m, _ := CompilePattern(`^\u0041+$`); m == nil || !m.MatchString("AA") {
+		t.Error(`CompilePattern does not rewrite \u escapes as kin-openapi does`)
 	}
 }
 

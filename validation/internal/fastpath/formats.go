@@ -1,4 +1,4 @@
-package validation
+package fastpath
 
 import (
 	"github.com/getkin/kin-openapi/openapi3"
@@ -27,11 +27,11 @@ func (v dateTimeValidator) Validate(value string) error {
 	return v.kin.Validate(value)
 }
 
-// fastFormats returns the per-validation format validators to use, or nil
+// Formats returns the per-validation format validators to use, or nil
 // when kin-openapi's registered "date-time" validator is not its default
 // one (an application replaced it): then kin-openapi's registry decides
 // alone.
-func fastFormats() map[string]openapi3.StringFormatValidator {
+func Formats() map[string]openapi3.StringFormatValidator {
 	kin := openapi3.SchemaStringFormats["date-time"]
 	if kin == nil {
 		return nil

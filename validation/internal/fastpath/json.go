@@ -1,4 +1,4 @@
-package validation
+package fastpath
 
 import (
 	"encoding/json"
@@ -24,7 +24,7 @@ func (e *syntaxError) Error() string {
 	return fmt.Sprintf("%s at offset %d", e.msg, e.offset)
 }
 
-// decodeJSON parses data, which must hold exactly one JSON value (surrounded
+// Decode parses data, which must hold exactly one JSON value (surrounded
 // by white space at most), into the generic values kin-openapi validates:
 // map[string]any, []any, string, bool, nil, and numbers as int64 when they
 // are integers of at most 18 digits, float64 otherwise, or json.Number when
@@ -32,8 +32,8 @@ func (e *syntaxError) Error() string {
 // encoding/json with UseNumber). Strings are decoded exactly as
 // encoding/json decodes them, invalid UTF-8 and lone surrogates included.
 //
-// The objects and arrays of the value belong to the returned decoder and are
-// reused once it is released: the caller calls release when it is done with
+// The objects and arrays of the value belong to the returned Decoder and are
+// reused once it is released: the caller calls Release when it is done with
 // the value, and keeps nothing of it but strings (which are never reused).
 //
 // It does the job of encoding/json's Decoder with UseNumber several times
@@ -41,8 +41,8 @@ func (e *syntaxError) Error() string {
 // escapes, objects and arrays taken from earlier documents, small integers
 // boxed without allocation. Unlike Decoder.Decode it refuses anything after
 // the first value.
-func decodeJSON(data []byte) (any, *decoder, error) {
-	d := decoderPool.Get().(*decoder)
+func Decode(data []byte) (any, *Decoder, error) {
+	d := decoderPool.Get().(*Decoder)
 	d.s = string(data)
 	d.i = 0
 	d.depth = 0
@@ -54,16 +54,16 @@ func decodeJSON(data []byte) (any, *decoder, error) {
 		}
 	}
 	if err != nil {
-		d.release()
+		d.Release()
 		return nil, nil, err
 	}
 	return v, d, nil
 }
 
-// decoder is the state of one decodeJSON call, and the owner of the objects
+// Decoder is the state of one Decode call, and the owner of the objects
 // and arrays it decoded. It is pooled: its stacks, maps and arrays serve the
 // next documents.
-type decoder struct {
+type Decoder struct {
 	s     string
 	i     int
 	depth int
@@ -83,20 +83,20 @@ type member struct {
 	val any
 }
 
-// mapClasses are the capacities of the maps a decoder reuses; larger
+// mapClasses are the capacities of the maps a Decoder reuses; larger
 // objects get maps of their own.
 var mapClasses = [...]int{8, 16, 32, 64}
 
-// maxPooledMaps bounds the maps of one class a decoder keeps.
+// maxPooledMaps bounds the maps of one class a Decoder keeps.
 const maxPooledMaps = 64
 
-// maxSlab bounds the array slab a decoder keeps.
+// maxSlab bounds the array slab a Decoder keeps.
 const maxSlab = 4096
 
-var decoderPool = sync.Pool{New: func() any { return new(decoder) }}
+var decoderPool = sync.Pool{New: func() any { return new(Decoder) }}
 
 // newMap returns an empty map for n members.
-func (d *decoder) newMap(n int) map[string]any {
+func (d *Decoder) newMap(n int) map[string]any {
 	for c, size := range mapClasses {
 		if n > size {
 			continue
@@ -116,7 +116,7 @@ func (d *decoder) newMap(n int) map[string]any {
 }
 
 // newArray returns an array of n elements, cut from the slab.
-func (d *decoder) newArray(n int) []any {
+func (d *Decoder) newArray(n int) []any {
 	if len(d.slab)+n > cap(d.slab) {
 		if n > maxSlab/4 {
 			return make([]any, n)
@@ -129,9 +129,9 @@ func (d *decoder) newArray(n int) []any {
 	return d.slab[start : start+n : start+n]
 }
 
-// release clears everything the decoder made, for reuse, and returns it to
+// Release clears everything the Decoder made, for reuse, and returns it to
 // the pool. Nothing decoded may be used afterwards, but strings.
-func (d *decoder) release() {
+func (d *Decoder) Release() {
 	d.s = ""
 	clear(d.kvs[:cap(d.kvs)])
 	d.kvs = d.kvs[:0]
@@ -163,7 +163,7 @@ func (d *decoder) release() {
 
 var errUnexpectedEnd = errors.New("unexpected end of JSON input")
 
-func (d *decoder) errorf(format string, args ...any) error {
+func (d *Decoder) errorf(format string, args ...any) error {
 	return &syntaxError{msg: fmt.Sprintf(format, args...), offset: d.i}
 }
 
@@ -172,7 +172,7 @@ func quoteChar(c byte) string {
 	return strconv.QuoteRuneToASCII(rune(c))
 }
 
-func (d *decoder) space() {
+func (d *Decoder) space() {
 	for d.i < len(d.s) {
 		switch d.s[d.i] {
 		case ' ', '\t', '\n', '\r':
@@ -183,7 +183,7 @@ func (d *decoder) space() {
 	}
 }
 
-func (d *decoder) value() (any, error) {
+func (d *Decoder) value() (any, error) {
 	d.space()
 	if d.i >= len(d.s) {
 		return nil, errUnexpectedEnd
@@ -213,7 +213,7 @@ func (d *decoder) value() (any, error) {
 	}
 }
 
-func (d *decoder) literal(lit string) error {
+func (d *Decoder) literal(lit string) error {
 	end := d.i + len(lit)
 	if end > len(d.s) {
 		if d.s[d.i:] == lit[:len(d.s)-d.i] {
@@ -228,7 +228,7 @@ func (d *decoder) literal(lit string) error {
 	return nil
 }
 
-func (d *decoder) enter() error {
+func (d *Decoder) enter() error {
 	d.depth++
 	if d.depth > maxDepth {
 		return d.errorf("exceeded max depth")
@@ -236,7 +236,7 @@ func (d *decoder) enter() error {
 	return nil
 }
 
-func (d *decoder) object() (any, error) {
+func (d *Decoder) object() (any, error) {
 	if err := d.enter(); err != nil {
 		return nil, err
 	}
@@ -299,7 +299,7 @@ func (d *decoder) object() (any, error) {
 	return m, nil
 }
 
-func (d *decoder) array() (any, error) {
+func (d *Decoder) array() (any, error) {
 	if err := d.enter(); err != nil {
 		return nil, err
 	}
@@ -344,7 +344,7 @@ func (d *decoder) array() (any, error) {
 // number scans a number and returns it as int64 when it is an integer of at
 // most 18 digits (exactly representable, and converted by kin-openapi to the
 // same float64 strconv.ParseFloat gives), as float64 otherwise.
-func (d *decoder) number() (any, error) {
+func (d *Decoder) number() (any, error) {
 	start := d.i
 	s := d.s
 	i := d.i
@@ -437,7 +437,7 @@ var plain = func() (t [256]bool) {
 
 // str scans a string at d.i (on its opening quote) and returns its value, a
 // substring of the input when it holds no escape and is valid UTF-8.
-func (d *decoder) str() (string, error) {
+func (d *Decoder) str() (string, error) {
 	d.i++ // '"'
 	start := d.i
 	s := d.s
@@ -476,7 +476,7 @@ func (d *decoder) str() (string, error) {
 // unquote decodes the string starting at start (after its opening quote) the
 // slow way, like encoding/json: escapes resolved, invalid UTF-8 and unpaired
 // surrogates replaced by U+FFFD.
-func (d *decoder) unquote(start int) (string, error) {
+func (d *Decoder) unquote(start int) (string, error) {
 	s := d.s
 	b := d.buf[:0]
 	i := start
@@ -564,7 +564,7 @@ func (d *decoder) unquote(start int) (string, error) {
 }
 
 // hexError reports the first bad character of a \u escape at i.
-func (d *decoder) hexError(i int) error {
+func (d *Decoder) hexError(i int) error {
 	for j := i; j < i+4; j++ {
 		if j >= len(d.s) {
 			d.i = j

@@ -1,17 +1,19 @@
-package validation
+package fastpath
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 )
 
 // stdDecode decodes data as kin-openapi does (encoding/json with UseNumber),
-// but refusing trailing data as decodeJSON does.
+// but refusing trailing data as Decode does.
 func stdDecode(data []byte) (any, error) {
 	if !json.Valid(data) {
 		return nil, errInvalid
@@ -27,7 +29,7 @@ func stdDecode(data []byte) (any, error) {
 
 var errInvalid = &syntaxError{msg: "invalid"}
 
-// sameJSON reports whether got (from decodeJSON) and want (from stdDecode)
+// sameJSON reports whether got (from Decode) and want (from stdDecode)
 // are the same document, numbers compared as the float64 kin-openapi
 // validates.
 func sameJSON(got, want any) bool {
@@ -87,32 +89,33 @@ func TestDecodeJSONMatchesEncodingJSON(t *testing.T) {
 	for _, s := range jsonSeeds {
 		checkDecode(t, []byte(s))
 	}
-	checkDecode(t, []byte(taskWithTurnsJSON))
-	checkDecode(t, []byte(workerJSON))
+	for _, data := range fixtures(t) {
+		checkDecode(t, data)
+	}
 }
 
 func checkDecode(t *testing.T, data []byte) {
 	t.Helper()
 	want, wantErr := stdDecode(data)
-	got, dec, gotErr := decodeJSON(data)
+	got, dec, gotErr := Decode(data)
 	if (gotErr == nil) != (wantErr == nil) {
-		t.Fatalf("decodeJSON(%q) error = %v, encoding/json error = %v", data, gotErr, wantErr)
+		t.Fatalf("Decode(%q) error = %v, encoding/json error = %v", data, gotErr, wantErr)
 	}
 	if gotErr == nil {
 		if !sameJSON(got, want) {
-			t.Fatalf("decodeJSON(%q) = %#v, encoding/json = %#v", data, got, want)
+			t.Fatalf("Decode(%q) = %#v, encoding/json = %#v", data, got, want)
 		}
-		dec.release()
+		dec.Release()
 	}
 }
 
 func TestDecodeJSONTypes(t *testing.T) {
 	t.Parallel()
-	v, dec, err := decodeJSON([]byte(`[7, 1.5, 1e400, 12345678901234567890, "s", true, null]`))
+	v, dec, err := Decode([]byte(`[7, 1.5, 1e400, 12345678901234567890, "s", true, null]`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer dec.release()
+	defer dec.Release()
 	a := v.([]any)
 	if a[0] != int64(7) || a[1] != 1.5 || a[2] != json.Number("1e400") || a[3] != 12345678901234567890.0 ||
 		a[4] != "s" || a[5] != true || a[6] != nil {
@@ -157,14 +160,14 @@ func TestDecodeJSONReuse(t *testing.T) {
 func TestDecodeJSONDepth(t *testing.T) {
 	t.Parallel()
 	deep := strings.Repeat("[", maxDepth+1) + strings.Repeat("]", maxDepth+1)
-	if _, _, err := decodeJSON([]byte(deep)); err == nil || !strings.Contains(err.Error(), "max depth") {
+	if _, _, err := Decode([]byte(deep)); err == nil || !strings.Contains(err.Error(), "max depth") {
 		t.Errorf("nesting %d deep: error = %v, want max depth", maxDepth+1, err)
 	}
 	ok := strings.Repeat("[", maxDepth) + strings.Repeat("]", maxDepth)
-	if _, dec, err := decodeJSON([]byte(ok)); err != nil {
+	if _, dec, err := Decode([]byte(ok)); err != nil {
 		t.Errorf("nesting %d deep: %v", maxDepth, err)
 	} else {
-		dec.release()
+		dec.Release()
 	}
 }
 
@@ -172,8 +175,24 @@ func FuzzDecodeJSON(f *testing.F) {
 	for _, s := range jsonSeeds {
 		f.Add([]byte(s))
 	}
-	f.Add([]byte(taskWithTurnsJSON))
+	for _, data := range fixtures(f) {
+		f.Add(data)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkDecode(t, data)
 	})
+}
+
+// fixtures are the answers package validation's tests use (its testdata).
+func fixtures(t testing.TB) [][]byte {
+	t.Helper()
+	var out [][]byte
+	for _, name := range []string{"task_with_turns.json", "worker.json"} {
+		data, err := os.ReadFile(filepath.Join("..", "..", "testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, bytes.TrimSpace(data))
+	}
+	return out
 }

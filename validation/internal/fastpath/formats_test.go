@@ -1,4 +1,4 @@
-package validation
+package fastpath
 
 import (
 	"fmt"
@@ -38,7 +38,7 @@ func TestDateTime(t *testing.T) {
 			}
 		}
 	}
-	formats := fastFormats()
+	formats := Formats()
 	if formats == nil {
 		t.Fatal("kin-openapi's date-time validator was not recognised")
 	}
@@ -83,8 +83,8 @@ func TestFastFormatsStepAsideForACustomValidator(t *testing.T) {
 		}
 		return kin.Validate(s)
 	}))
-	if fastFormats() != nil {
-		t.Error("fastFormats replaced an application's own date-time validator")
+	if Formats() != nil {
+		t.Error("Formats replaced an application's own date-time validator")
 	}
 }
 
