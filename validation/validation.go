@@ -55,6 +55,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
+
 	"github.com/handinger/handinger/validation/internal/fastpath"
 )
 
