@@ -61,11 +61,15 @@ test-crash: ## Kill -9 replicas on PostgreSQL under load, 20 times, and check no
 FUZZTIME ?= 10s
 
 .PHONY: fuzz
-fuzz: ## Run every fuzz target for FUZZTIME each (default 10s).
+fuzz: ## Run every fuzz target for FUZZTIME each (default 10s); those over a database on PostgreSQL too when HANDINGER_TEST_POSTGRES_URL is set.
 	@for pkg in $$($(GO) list ./... ); do \
 		for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
 			echo "--- $$pkg $$target"; \
 			$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+			if [ -n "$$HANDINGER_TEST_POSTGRES_URL" ] && grep -qs 'testdb\.DSN' $$($(GO) list -f '{{.Dir}}' $$pkg)/*_test.go; then \
+				echo "--- $$pkg $$target on PostgreSQL"; \
+				HANDINGER_TEST_BACKEND=postgres $(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+			fi; \
 		done; \
 	done
 

@@ -90,6 +90,8 @@ var failures = []failure{
 		return fmt.Sprintf("Idempotency-Key %s was used with a different request body.", s.idempotencyKey)
 	}},
 	{service.ErrUnknownBudget, http.StatusBadRequest, "invalid-request", "Invalid request", false, "body:/budget", nil},
+	// Detail and field are the service.FieldError's.
+	{service.ErrInvalid, http.StatusBadRequest, "invalid-request", "Invalid request", false, "", nil},
 	{errBadCursor, http.StatusBadRequest, "invalid-request", "Invalid request", false, "query:/cursor", func(s subject) string {
 		return fmt.Sprintf("The cursor %q is not one this server issued.", s.cursor)
 	}},
@@ -121,8 +123,11 @@ func (s *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		if f.noRetry {
 			w.Header().Set("X-Should-Retry", "false")
 		}
-		detail := err.Error()
-		if f.detail != nil {
+		detail, field := err.Error(), f.field
+		var fe *service.FieldError
+		if errors.As(err, &fe) {
+			detail, field = capitalize(fe.Error())+".", fe.In+":"+fe.Pointer
+		} else if f.detail != nil {
 			var se *subjectError
 			errors.As(err, &se)
 			var about subject
@@ -132,7 +137,7 @@ func (s *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 			detail = f.detail(about)
 		}
 		p := problem.New(f.status, f.slug, f.title, detail)
-		if in, pointer, ok := strings.Cut(f.field, ":"); ok {
+		if in, pointer, ok := strings.Cut(field, ":"); ok {
 			p.Errors = []problem.FieldError{{In: in, Pointer: pointer, Detail: detail}}
 		}
 		problem.Write(w, r, p)
@@ -153,4 +158,12 @@ func (s *handler) requestError(w http.ResponseWriter, r *http.Request, err error
 	}
 	s.log.DebugContext(r.Context(), "undecodable request", "err", err)
 	problem.Write(w, r, problem.New(http.StatusBadRequest, "invalid-request", "Invalid request", err.Error()))
+}
+
+// capitalize makes the first letter of a message upper case, for a detail.
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }

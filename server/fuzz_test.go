@@ -10,18 +10,21 @@ import (
 	"testing"
 	"time"
 
+	"github.com/handinger/handinger/internal/testdb"
 	"github.com/handinger/handinger/server"
 	"github.com/handinger/handinger/validation"
 )
 
-// fuzzServer is the whole request-handling path in process, over the
-// in-memory store, with response validation on: any answer that breaks the
-// spec comes back as a 500 and fails the fuzz target.
+// fuzzServer is the whole request-handling path in process, over a fresh
+// database of the current backend (SQLite, or PostgreSQL in the suite's
+// second pass and under `make fuzz` when it is available), with response
+// validation on: any answer that breaks the spec comes back as a 500 and
+// fails the fuzz target.
 func fuzzServer(f *testing.F) (http.Handler, string) {
 	f.Helper()
 	ctx := context.Background()
 	srv, err := server.New(ctx, server.Config{
-		DB: "memory:", Validate: validation.Full, WaitLimit: 2 * time.Second,
+		DB: testdb.DSN(f, testdb.Current()), Validate: validation.Full, WaitLimit: 2 * time.Second,
 		PublicURL: "http://127.0.0.1", MaxBodyBytes: 64 << 10, Logger: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
@@ -73,20 +76,30 @@ func FuzzTaskID(f *testing.F) {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, id string) {
-		for _, target := range []struct{ method, path string }{
-			{"GET", "/api/tasks/" + url.PathEscape(id)},
-			{"GET", "/api/tasks/" + url.PathEscape(id) + "/turns"},
-			{"DELETE", "/api/tasks/" + url.PathEscape(id)},
-			{"GET", "/api/tasks?cursor=" + url.QueryEscape(id) + "&workerId=" + url.QueryEscape(id)},
+		for _, path := range []string{
+			"/api/tasks/" + url.PathEscape(id),
+			"/api/tasks/" + url.PathEscape(id) + "/turns",
+			"/api/tasks?cursor=" + url.QueryEscape(id) + "&workerId=" + url.QueryEscape(id),
+			"/api/tasks?status=" + url.QueryEscape(id) + "&limit=" + url.QueryEscape(id),
 		} {
-			req, err := http.NewRequest(target.method, "http://127.0.0.1"+target.path, nil)
-			if err != nil {
-				continue // not a request a client could send
+			// Every method net/http's router knows, HEAD included: the
+			// ones the spec does not serve must answer 405, never reach
+			// the database.
+			for _, method := range fuzzMethods {
+				req, err := http.NewRequest(method, "http://127.0.0.1"+path, nil)
+				if err != nil {
+					continue // not a request a client could send
+				}
+				req.Header.Set("Authorization", "Bearer "+key)
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				checkAnswer(t, rec, method+" "+path)
 			}
-			req.Header.Set("Authorization", "Bearer "+key)
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, req)
-			checkAnswer(t, rec, target.method+" "+target.path)
 		}
 	})
+}
+
+var fuzzMethods = []string{
+	http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+	http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace,
 }

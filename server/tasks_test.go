@@ -412,3 +412,54 @@ func TestStoreDownAnswers500And503(t *testing.T) {
 		t.Errorf("healthz: %d", res.StatusCode)
 	}
 }
+
+// TestNULNeverReachesTheDatabase checks that U+0000, which PostgreSQL's text
+// cannot hold, gets the same answer on every backend, with and without
+// validation, and never a 500.
+func TestNULNeverReachesTheDatabase(t *testing.T) {
+	t.Parallel()
+	for _, off := range []bool{false, true} {
+		t.Run(fmt.Sprintf("validation off %v", off), func(t *testing.T) {
+			t.Parallel()
+			s := setup(t, options{noValidation: off})
+			id := s.create(s.alice, gen.CreateTask{Input: "a task"}).JSON200.Metadata.TaskId
+			res, p := s.do("usr_alice", "POST", "/api/tasks", "application/json", `{"input":"a\u0000b"}`)
+			if res.StatusCode != 400 || !slices.Contains(p.pointers(), "body:/input") {
+				t.Errorf("input with U+0000: %d %+v", res.StatusCode, p)
+			}
+			res, p = s.do("usr_alice", "POST", "/api/tasks", "application/json", `{"input":"x","taskId":"`+id+`\u0000"}`)
+			if res.StatusCode != 400 || !slices.Contains(p.pointers(), "body:/taskId") {
+				t.Errorf("taskId with U+0000: %d %+v", res.StatusCode, p)
+			}
+			for _, target := range []struct {
+				method, path string
+				want         int // with validation on; off answers as if nothing matched
+			}{
+				{"GET", "/api/tasks/a%00b", 400},
+				{"DELETE", "/api/tasks/a%00b", 400},
+				{"GET", "/api/tasks/a%00b/turns", 400},
+				{"HEAD", "/api/tasks/%C0%AE", 400},
+			} {
+				want := target.want
+				if off {
+					want = 404
+				}
+				if res, _ := s.do("usr_alice", target.method, target.path, "", ""); res.StatusCode != want {
+					t.Errorf("%s %s: %d, want %d", target.method, target.path, res.StatusCode, want)
+				}
+			}
+			for _, method := range []string{"GET", "HEAD"} {
+				want := 400
+				if off {
+					want = 200 // no worker's id holds U+0000: an empty page
+				}
+				if res, _ := s.do("usr_alice", method, "/api/tasks?workerId=%00", "", ""); res.StatusCode != want {
+					t.Errorf("%s /api/tasks?workerId=%%00: %d, want %d", method, res.StatusCode, want)
+				}
+			}
+			if got := s.retrieve(s.alice, id); len(got.Turns) != 1 {
+				t.Errorf("the refused calls changed the task: %d turns", len(got.Turns))
+			}
+		})
+	}
+}

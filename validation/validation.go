@@ -4,7 +4,9 @@
 // The middleware New returns looks each request up in the document's paths
 // once. A request for a path and method the document does not describe
 // passes through untouched, so a host can serve /metrics or /docs beside the
-// API. Every other request has its parameters and body checked by
+// API; a HEAD request the document does not describe is checked as the GET
+// of its path, since net/http's ServeMux serves it with the GET handler.
+// Every other request has its parameters and body checked by
 // kin-openapi before the handler sees it; what kin-openapi refuses is
 // answered with an RFC 9457 problem document (application/problem+json,
 // package problem), never plain text:
@@ -244,6 +246,10 @@ type handler struct {
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rt, vals := h.v.c.find(r.Method, r.URL)
+	if rt == nil && r.Method == http.MethodHead {
+		// net/http serves HEAD with the GET handler: check it as that GET.
+		rt, vals = h.v.c.find(http.MethodGet, r.URL)
+	}
 	if rt == nil {
 		h.next.ServeHTTP(w, r)
 		return

@@ -512,3 +512,30 @@ func newServer(t *testing.T, h http.Handler) string {
 	t.Cleanup(srv.Close)
 	return srv.URL
 }
+
+// TestHeadIsCheckedAsGet checks that a HEAD request, which net/http serves
+// with the GET handler, is validated as that GET.
+func TestHeadIsCheckedAsGet(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []validation.Mode{validation.Requests, validation.Full} {
+		t.Run(mode.String(), func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, validation.Options{Mode: mode}, nil)
+			for _, path := range []string{"/api/tasks?status=bogus", "/api/tasks/%C0%AE", "/api/tasks?workerId=%00", "/api/tasks/bad%20id/turns"} {
+				resp, _ := b.do(t, "HEAD", path, "", nil)
+				if resp.StatusCode != 400 || resp.Header.Get("Content-Type") != problem.ContentType {
+					t.Errorf("HEAD %s: %d %q, want a 400 problem", path, resp.StatusCode, resp.Header.Get("Content-Type"))
+				}
+			}
+			if calls, path, _ := b.got.get(); calls != 0 {
+				t.Errorf("the handler ran %d times (last %s) for refused HEAD requests", calls, path)
+			}
+			if resp, _ := b.do(t, "HEAD", "/api/tasks?status=running", "", nil); resp.StatusCode != 200 {
+				t.Errorf("HEAD of a valid GET: %d", resp.StatusCode)
+			}
+			if calls, _, _ := b.got.get(); calls != 1 {
+				t.Errorf("a valid HEAD reached the handler %d times", calls)
+			}
+		})
+	}
+}

@@ -24,6 +24,46 @@ import (
 // ErrUnknownBudget is returned for a budget name the server does not know.
 var ErrUnknownBudget = errors.New("unknown budget")
 
+// ErrInvalid is wrapped by a FieldError: a parameter the service refuses
+// whatever validation runs in front of it.
+var ErrInvalid = errors.New("invalid parameter")
+
+// FieldError is a parameter of a create call the service refuses.
+type FieldError struct {
+	// In and Pointer locate the parameter as a problem's field errors do:
+	// in "body" at "/input", in "header" at "/Idempotency-Key".
+	In, Pointer string
+	// Reason says what is wrong, after the parameter's name.
+	Reason string
+}
+
+func (e *FieldError) Error() string { return strings.TrimPrefix(e.Pointer, "/") + " " + e.Reason }
+
+// Unwrap makes a FieldError ErrInvalid.
+func (e *FieldError) Unwrap() error { return ErrInvalid }
+
+// storable reports whether every backend stores s as it is: text in
+// UTF-8 without U+0000, which PostgreSQL's text cannot hold. Create calls
+// with other strings are refused on every backend, and ids that are not
+// storable name nothing.
+func storable(s string) bool {
+	return utf8.ValidString(s) && !strings.Contains(s, "\x00")
+}
+
+// checkStorable refuses a create call with a string no backend stores.
+func checkStorable(p CreateParams) error {
+	for _, f := range []struct{ in, pointer, v string }{
+		{"body", "/input", p.Input}, {"body", "/taskId", p.TaskID}, {"body", "/workerId", p.WorkerID},
+		{"header", "/Idempotency-Key", p.IdempotencyKey},
+	} {
+		if !storable(f.v) {
+			return &FieldError{In: f.in, Pointer: f.pointer,
+				Reason: "is not UTF-8 text without the character U+0000, the only text the server stores"}
+		}
+	}
+	return nil
+}
+
 // Config configures a Service. Zero values take the defaults noted.
 type Config struct {
 	Store store.Tasks
@@ -99,6 +139,9 @@ type Created struct {
 // ctx ends, CreateTask returns ctx's error and the run goes on. Errors are
 // those of store.Tasks.CreateTurn, ErrUnknownBudget, or ctx's.
 func (s *Service) CreateTask(ctx context.Context, who store.Principal, p CreateParams) (Created, error) {
+	if err := checkStorable(p); err != nil {
+		return Created{}, err
+	}
 	if p.Budget == "" {
 		p.Budget = agent.DefaultBudget
 	}
@@ -210,6 +253,9 @@ func (s *Service) read(ctx context.Context, orgID string, res store.CreateTurnRe
 
 // RetrieveTask returns a task of org with all its turns.
 func (s *Service) RetrieveTask(ctx context.Context, orgID, taskID string) (store.Task, []store.Turn, error) {
+	if !storable(taskID) {
+		return store.Task{}, nil, fmt.Errorf("task %q: %w", taskID, store.ErrNotFound)
+	}
 	task, turns, err := s.cfg.Store.GetTaskWithTurns(ctx, orgID, taskID)
 	if err != nil {
 		return store.Task{}, nil, err
@@ -219,6 +265,9 @@ func (s *Service) RetrieveTask(ctx context.Context, orgID, taskID string) (store
 
 // ListTasks returns one page of org's unarchived tasks, newest first.
 func (s *Service) ListTasks(ctx context.Context, p store.ListTasksParams) ([]store.Task, int64, error) {
+	if !storable(p.WorkerID) {
+		return nil, 0, nil // no worker has such an id
+	}
 	tasks, next, err := s.cfg.Store.ListTasks(ctx, p)
 	if err != nil {
 		return nil, 0, err
@@ -228,6 +277,9 @@ func (s *Service) ListTasks(ctx context.Context, p store.ListTasksParams) ([]sto
 
 // ArchiveTask archives a task for the user who created its worker.
 func (s *Service) ArchiveTask(ctx context.Context, who store.Principal, taskID string) error {
+	if !storable(taskID) {
+		return fmt.Errorf("task %q: %w", taskID, store.ErrNotFound)
+	}
 	return s.cfg.Store.ArchiveTask(ctx, who.OrgID, who.UserID, taskID)
 }
 
