@@ -157,6 +157,10 @@ func (s *handler) requestError(w http.ResponseWriter, r *http.Request, err error
 		return
 	}
 	s.log.DebugContext(r.Context(), "undecodable request", "err", err)
+	if p, ok := decodeProblem(err); ok {
+		problem.Write(w, r, p)
+		return
+	}
 	problem.Write(w, r, problem.New(http.StatusBadRequest, "invalid-request", "Invalid request", err.Error()))
 }
 

@@ -31,6 +31,9 @@ type handler struct {
 	requestIDs *requestIDs
 	draining   *atomic.Bool // set by Server.Shutdown: /readyz answers 503
 	next       http.Handler
+	// metricsHandler serves the registry, on /metrics unless the metrics
+	// are private (Server.Metrics).
+	metricsHandler http.Handler
 }
 
 // newHandler builds the handler chain of a server whose configuration
@@ -68,7 +71,10 @@ func newHandler(cfg Config, doc *openapi3.T, svc *service.Service, keys store.Ke
 		BaseRouter:       mux,
 		ErrorHandlerFunc: s.requestError,
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{}))
+	s.metricsHandler = promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})
+	if !cfg.PrivateMetrics {
+		mux.Handle("GET /metrics", s.metricsHandler)
+	}
 	mux.HandleFunc("GET /openapi.json", serveSpec)
 	// The pages behind the url fields of tasks and workers (pages.go); they
 	// answer GET and HEAD, other methods 405.
@@ -82,6 +88,9 @@ func newHandler(cfg Config, doc *openapi3.T, svc *service.Service, keys store.Ke
 	mux.HandleFunc("/", notFound)
 
 	var h http.Handler = mux
+	if cfg.Validate == validation.Off {
+		h = requireUniqueKeys(h) // the validator's rule, which it checks itself
+	}
 	h = validate(h)
 	h = s.limit(h)
 	h = s.authenticate(h)

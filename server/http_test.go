@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -255,5 +256,58 @@ func TestServesItsSpec(t *testing.T) {
 	}
 	if doc.OpenAPI != "3.0.3" || doc.Paths["/api/tasks"]["post"] == nil || doc.Paths["/api/tasks/{taskId}"]["delete"] == nil {
 		t.Errorf("not the contract: %q, %d paths", doc.OpenAPI, len(doc.Paths))
+	}
+}
+
+// TestAnswersArePrivate checks the headers that keep API answers out of
+// caches and content sniffing, on successes and problems alike.
+func TestAnswersArePrivate(t *testing.T) {
+	t.Parallel()
+	s := setup(t, options{})
+	id := s.create(s.alice, gen.CreateTask{Input: "private"}).JSON200.Metadata.TaskId
+	for _, c := range []struct{ user, method, path string }{
+		{"usr_alice", "GET", "/api/tasks/" + id},
+		{"usr_alice", "GET", "/api/tasks"},
+		{"usr_alice", "GET", "/api/tasks/tsk_missing"},
+		{"", "GET", "/api/tasks"},
+		{"", "GET", "/healthz"},
+		{"", "GET", "/openapi.json"},
+	} {
+		res, _ := s.do(c.user, c.method, c.path, "", "")
+		if res.Header.Get("Cache-Control") != "no-store" || res.Header.Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("%s %s (%d): Cache-Control %q, X-Content-Type-Options %q", c.method, c.path, res.StatusCode,
+				res.Header.Get("Cache-Control"), res.Header.Get("X-Content-Type-Options"))
+		}
+	}
+}
+
+// TestJSONRulesWithoutValidation checks that a server with validation off
+// still refuses repeated keys as the validator does, and words decoding
+// errors in the API's terms, not Go's.
+func TestJSONRulesWithoutValidation(t *testing.T) {
+	t.Parallel()
+	for _, off := range []bool{false, true} {
+		t.Run(fmt.Sprintf("validation off %v", off), func(t *testing.T) {
+			t.Parallel()
+			s := setup(t, options{noValidation: off})
+			for body, pointer := range map[string]string{
+				`{"input":1,"input":"a"}`:                     "body:/input",
+				`{"input":"a","input":"b"}`:                   "body:/input",
+				`{"input":"a","budget":"low","budget":"low"}`: "body:/budget",
+			} {
+				res, p := s.do("usr_alice", "POST", "/api/tasks", "application/json", body)
+				if res.StatusCode != 400 || !slices.Contains(p.pointers(), pointer) || !strings.Contains(p.Detail, "twice") {
+					t.Errorf("%s: %d %+v", body, res.StatusCode, p)
+				}
+			}
+			res, p := s.do("usr_alice", "POST", "/api/tasks", "application/json", `{"input":42}`)
+			if res.StatusCode != 400 || !slices.Contains(p.pointers(), "body:/input") ||
+				strings.Contains(p.raw, "Go struct") || strings.Contains(p.raw, "CreateTask") {
+				t.Errorf("a number for input: %d %s", res.StatusCode, p.raw)
+			}
+			if list, err := s.alice.ListTasksWithResponse(context.Background(), nil); err != nil || len(list.JSON200.Items) != 0 {
+				t.Errorf("refused bodies made tasks: %v %s", err, list.Body)
+			}
+		})
 	}
 }

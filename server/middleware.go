@@ -54,7 +54,9 @@ func (r *recorder) Write(b []byte) (int, error) {
 func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 // observe gives every request an id (X-Request-Id, echoed), logs it,
-// counts it, and turns a panic into a 500 problem without a stack trace.
+// counts it, marks its answer private (Cache-Control: no-store, nosniff;
+// the pages relax the first), and turns a panic into a 500 problem without
+// a stack trace.
 func (s *handler) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -62,7 +64,12 @@ func (s *handler) observe(next http.Handler) http.Handler {
 		if !validRequestID(id) {
 			id = s.requestIDs.next()
 		}
-		w.Header().Set("X-Request-Id", id)
+		h := w.Header()
+		h.Set("X-Request-Id", id)
+		// Answers are for the caller alone: no cache keeps them, and no
+		// browser reads them as anything but their declared type.
+		h.Set("Cache-Control", "no-store")
+		h.Set("X-Content-Type-Options", "nosniff")
 		rec := &recorder{ResponseWriter: w}
 		route := routeOf(r)
 		defer func() {

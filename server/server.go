@@ -120,6 +120,12 @@ type Config struct {
 	// Registry receives the metrics served on /metrics (default a new
 	// registry).
 	Registry *prometheus.Registry
+	// PrivateMetrics leaves /metrics off the API: serve Server.Metrics on
+	// an address of its own instead. The metrics reveal request counts and
+	// latencies by route and status, turns finished by outcome and the
+	// queue's depth, for the whole server: no keys, ids or contents, but
+	// how busy every organization together keeps it.
+	PrivateMetrics bool
 }
 
 // Server is a running Tasks API server: its runners run turns from the
@@ -231,6 +237,10 @@ func owner() string {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.http.ServeHTTP(w, r)
 }
+
+// Metrics serves the server's Prometheus metrics, for a listener of their
+// own when Config.PrivateMetrics keeps them off the API.
+func (s *Server) Metrics() http.Handler { return s.http.metricsHandler }
 
 // Serve answers requests on ln until Shutdown or Close, with timeouts fit
 // for the API: 10 s to read a request's headers, a minute for the whole

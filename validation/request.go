@@ -226,6 +226,11 @@ func (v *validator) checkBody(r *http.Request, rt *route, in *openapi3filter.Req
 		return nil, "", nil
 	}
 	value, dec, err := fastpath.Decode(data)
+	var dup *fastpath.DuplicateKeyError
+	if errors.As(err, &dup) {
+		return []problem.FieldError{{In: problem.InBody, Pointer: dup.Pointer,
+			Detail: fmt.Sprintf("The key %q appears twice in one object; send each key once.", dup.Key)}}, "", nil
+	}
 	if err != nil {
 		return nil, fmt.Sprintf("The request body is not valid JSON: %v.", err), nil
 	}

@@ -44,6 +44,7 @@ type serveOptions struct {
 	logFormat     string
 	logLevel      string
 	debugAddr     string
+	metricsAddr   string
 	migrateOnly   bool
 	gcPercent     int
 }
@@ -104,6 +105,7 @@ Every flag can also be set by the environment variable named in its help.`,
 	f.IntVar(&o.rateBurst, "rate-burst", 0, "requests above the rate allowed at once (default twice the rate)")
 	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.StringVar(&o.metricsAddr, "metrics-addr", "", "serve /metrics on this HOST:PORT instead of the API's address, so that it need not be public (it shows request counts and latencies by route, turns finished and the queue's depth; no keys, ids or contents)")
 	f.StringVar(&o.debugAddr, "debug-addr", "", "serve Go's profiler (/debug/pprof) on this HOST:PORT (off when empty)")
 	f.IntVar(&o.gcPercent, "gc-percent", 400, "Go's GOGC for the server: the heap may grow by this percentage over live memory before a collection (a few MiB here); a GOGC variable wins")
 	applyEnv := bindEnv(f)
@@ -189,7 +191,7 @@ func serve(ctx context.Context, o serveOptions, stdout, stderr io.Writer) error 
 		DB: o.db, Runtime: rt, Runners: o.runners, NoRunners: o.runners == 0,
 		Lease: o.lease, MaxAttempts: o.maxAttempts, OnShutdown: onShutdown,
 		PublicURL: o.publicURL, WaitLimit: o.waitLimit, Validate: mode, MaxBodyBytes: o.maxBody,
-		RateLimit: o.rateLimit, RateBurst: o.rateBurst, Logger: log,
+		RateLimit: o.rateLimit, RateBurst: o.rateBurst, Logger: log, PrivateMetrics: o.metricsAddr != "",
 	})
 	if err != nil {
 		return dbError(err)
@@ -211,6 +213,18 @@ func serve(ctx context.Context, o serveOptions, stdout, stderr io.Writer) error 
 
 	if o.debugAddr != "" {
 		go serveDebug(o.debugAddr, log)
+	}
+	if o.metricsAddr != "" {
+		mln, err := net.Listen("tcp", o.metricsAddr)
+		if err != nil {
+			return fmt.Errorf("listen on %s for the metrics: %w", o.metricsAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", srv.Metrics())
+		ms := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		defer ms.Close()
+		go func() { _ = ms.Serve(mln) }()
+		log.Info("serving the metrics", "addr", mln.Addr().String())
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -24,6 +25,42 @@ func (e *syntaxError) Error() string {
 	return fmt.Sprintf("%s at offset %d", e.msg, e.offset)
 }
 
+// A DuplicateKeyError is an object that names one key twice. encoding/json
+// keeps the last value and kin-openapi never sees the first; the JSON RFC
+// leaves the meaning open. Decode refuses such a document: no reader of it
+// can then take it otherwise than the validator did.
+type DuplicateKeyError struct {
+	// Key is the repeated key.
+	Key string
+	// Pointer is the JSON pointer of its second occurrence, e.g. "/input".
+	Pointer string
+}
+
+func (e *DuplicateKeyError) Error() string {
+	return fmt.Sprintf("duplicate key %q", e.Key)
+}
+
+// duplicateKey is the error of an object whose members repeat a key: the
+// first key seen twice.
+func duplicateKey(kvs []member) error {
+	seen := make(map[string]bool, len(kvs))
+	for _, kv := range kvs {
+		if seen[kv.key] {
+			return &DuplicateKeyError{Key: kv.key, Pointer: "/" + escapeToken(kv.key)}
+		}
+		seen[kv.key] = true
+	}
+	return nil // not reached: the caller found a repeat
+}
+
+// escapeToken escapes a key for a JSON pointer (RFC 6901).
+func escapeToken(s string) string {
+	if !strings.ContainsAny(s, "~/") {
+		return s
+	}
+	return strings.NewReplacer("~", "~0", "/", "~1").Replace(s)
+}
+
 // Decode parses data, which must hold exactly one JSON value (surrounded
 // by white space at most), into the generic values kin-openapi validates:
 // map[string]any, []any, string, bool, nil, and numbers as int64 when they
@@ -40,7 +77,8 @@ func (e *syntaxError) Error() string {
 // faster: one pass, one copy of the input shared by every string without
 // escapes, objects and arrays taken from earlier documents, small integers
 // boxed without allocation. Unlike Decoder.Decode it refuses anything after
-// the first value.
+// the first value, and a document with a repeated object key
+// (DuplicateKeyError).
 func Decode(data []byte) (any, *Decoder, error) {
 	d := decoderPool.Get().(*Decoder)
 	d.s = string(data)
@@ -270,6 +308,9 @@ func (d *Decoder) object() (any, error) {
 		d.i++
 		val, err := d.value()
 		if err != nil {
+			if dup, ok := err.(*DuplicateKeyError); ok {
+				dup.Pointer = "/" + escapeToken(key) + dup.Pointer
+			}
 			return nil, err
 		}
 		d.kvs = append(d.kvs, member{key, val})
@@ -291,7 +332,10 @@ func (d *Decoder) object() (any, error) {
 	kvs := d.kvs[base:]
 	m := d.newMap(len(kvs))
 	for _, kv := range kvs {
-		m[kv.key] = kv.val // a repeated key keeps its last value, as in encoding/json
+		m[kv.key] = kv.val
+	}
+	if len(m) != len(kvs) {
+		return nil, duplicateKey(kvs)
 	}
 	clear(kvs)
 	d.kvs = d.kvs[:base]
@@ -314,6 +358,9 @@ func (d *Decoder) array() (any, error) {
 	for {
 		val, err := d.value()
 		if err != nil {
+			if dup, ok := err.(*DuplicateKeyError); ok {
+				dup.Pointer = "/" + strconv.Itoa(len(d.vals)-base) + dup.Pointer
+			}
 			return nil, err
 		}
 		d.vals = append(d.vals, val)

@@ -3,11 +3,13 @@ package fastpath
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -82,6 +84,7 @@ var jsonSeeds = []string{
 	"\"\xed\xa0\x80\"", "\"\t\"", `"abc`, `"\`, `{"a":1,"a":2}`, `{"a":[1,{"b":null}],"c":"d"}`,
 	` { "a" : [ 1 , 2 ] } `, `{"a":1,}`, `[1,]`, `[1 2]`, `{"a" 1}`, `{1:2}`, `{"a":}`, `[`, `{`,
 	`tru`, `nul`, `fals`, `trux`, `[true,false,null]`, `{} x`, `{}{}`, "\ufeff{}", `[1e309]`,
+	`{"input":1,"input":"a"}`, `{"a":{"b":1,"b":2}}`, `[0,{"x/y":[{"k":1,"k":1}]}]`, `{"a":1,"b":{"c":1,"c":2},"a":3}`,
 }
 
 func TestDecodeJSONMatchesEncodingJSON(t *testing.T) {
@@ -98,6 +101,19 @@ func checkDecode(t *testing.T, data []byte) {
 	t.Helper()
 	want, wantErr := stdDecode(data)
 	got, dec, gotErr := Decode(data)
+	if wantErr == nil {
+		// The one difference by design: a repeated key, which encoding/json
+		// takes, is refused, pointing at the repeat.
+		pointer, dup := firstDuplicate(t, data)
+		var de *DuplicateKeyError
+		isDup := errors.As(gotErr, &de)
+		if dup != isDup || (dup && de.Pointer != pointer) {
+			t.Fatalf("Decode(%q) error = %v, want a duplicate at %q: %v", data, gotErr, pointer, dup)
+		}
+		if dup {
+			return
+		}
+	}
 	if (gotErr == nil) != (wantErr == nil) {
 		t.Fatalf("Decode(%q) error = %v, encoding/json error = %v", data, gotErr, wantErr)
 	}
@@ -195,4 +211,67 @@ func fixtures(t testing.TB) [][]byte {
 		out = append(out, bytes.TrimSpace(data))
 	}
 	return out
+}
+
+// firstDuplicate finds, with encoding/json's tokenizer, the pointer of the
+// first object key of data that repeats a key of its object, in document
+// order of the repeat's closing (the order Decode reports: inner objects
+// end first). data must be valid JSON.
+func firstDuplicate(t *testing.T, data []byte) (string, bool) {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	pointer, found, err := walkDuplicates(dec)
+	if err != nil {
+		t.Fatalf("tokenize %q: %v", data, err)
+	}
+	return pointer, found
+}
+
+func walkDuplicates(dec *json.Decoder) (string, bool, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return "", false, err
+	}
+	switch tok {
+	case json.Delim('{'):
+		seen := map[string]bool{}
+		for dec.More() {
+			k, err := dec.Token()
+			if err != nil {
+				return "", false, err
+			}
+			key := k.(string)
+			p, found, err := walkDuplicates(dec)
+			if err != nil || found {
+				return "/" + escapeToken(key) + p, found, err
+			}
+			if seen[key] {
+				// Decode finds a repeat when the object ends: skip the rest.
+				for dec.More() {
+					if _, err := dec.Token(); err != nil {
+						return "", false, err
+					}
+					if _, _, err := walkDuplicates(dec); err != nil {
+						return "", false, err
+					}
+				}
+				_, err := dec.Token()
+				return "/" + escapeToken(key), true, err
+			}
+			seen[key] = true
+		}
+		_, err := dec.Token() // '}'
+		return "", false, err
+	case json.Delim('['):
+		for i := 0; dec.More(); i++ {
+			p, found, err := walkDuplicates(dec)
+			if err != nil || found {
+				return "/" + strconv.Itoa(i) + p, found, err
+			}
+		}
+		_, err := dec.Token() // ']'
+		return "", false, err
+	}
+	return "", false, nil
 }
