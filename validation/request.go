@@ -40,6 +40,9 @@ func (b *reqBody) rewind() { b.rd.Reset(b.buf.Bytes()) }
 // maxPooledBody is the largest body buffer kept for reuse.
 const maxPooledBody = 64 << 10
 
+// maxPreGrow is the most a body buffer grows before the body's bytes come.
+const maxPreGrow = 8 << 10
+
 var bodyPool = sync.Pool{New: func() any { return new(reqBody) }}
 
 func (b *reqBody) release() {
@@ -166,7 +169,11 @@ func (v *validator) readBody(w http.ResponseWriter, r *http.Request) (*reqBody, 
 	}
 	body := bodyPool.Get().(*reqBody)
 	if r.ContentLength > 0 {
-		body.buf.Grow(int(r.ContentLength) + bytes.MinRead)
+		// Room for what is promised, up to a few KiB: beyond that, memory
+		// follows the bytes that arrive, not the bytes announced, so that
+		// a client that promises a megabyte and sends nothing costs next
+		// to nothing.
+		body.buf.Grow(int(min(r.ContentLength, maxPreGrow)) + bytes.MinRead)
 	}
 	_, err := body.buf.ReadFrom(http.MaxBytesReader(w, r.Body, v.maxBody))
 	body.rewind()

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The tests here play an attacker against a real `handinger serve`, bounded
+// in time, and check what a user would notice: the server's memory, and
+// whether another client is still answered.
+
+// rssMiB is the resident memory of process pid, from /proc.
+func rssMiB(t *testing.T, pid int) float64 {
+	t.Helper()
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Skipf("skipping: no /proc to read the server's memory from: %v", err)
+	}
+	for line := range strings.SplitSeq(string(raw), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return kb / 1024
+		}
+	}
+	t.Fatalf("no VmRSS in /proc/%d/status", pid)
+	return 0
+}
+
+// answered checks that a client of its own gets a 200 from url within 5 s.
+func answered(t *testing.T, what, url string) {
+	t.Helper()
+	c := &http.Client{Timeout: 5 * time.Second}
+	res, err := c.Get(url)
+	if err != nil {
+		t.Errorf("%s: another client was not answered: %v", what, err)
+		return
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Errorf("%s: another client got %d", what, res.StatusCode)
+	}
+}
+
+// TestPromisedBodiesCostNothing sends the headers of creates that promise a
+// megabyte each and then sends nothing: the server must not reserve the
+// megabytes before they arrive.
+func TestPromisedBodiesCostNothing(t *testing.T) {
+	t.Parallel()
+	addr := freeAddr(t)
+	p := startServe(t, addr, "--db", "sqlite:"+filepath.Join(t.TempDir(), "h.db"))
+	before := rssMiB(t, p.cmd.Process.Pid)
+	const conns = 300
+	for range conns {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		fmt.Fprintf(c, "POST /api/tasks HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n"+
+			"Content-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{\"input\":\"", addr, p.key)
+	}
+	time.Sleep(1500 * time.Millisecond) // the server reads every header and starts on the bodies
+	after := rssMiB(t, p.cmd.Process.Pid)
+	t.Logf("server RSS %.1f MiB before, %.1f MiB with %d promised megabytes pending", before, after, conns)
+	if after-before > 32 {
+		t.Errorf("the server grew by %.0f MiB for %d bodies that never came", after-before, conns)
+	}
+	answered(t, "promised bodies", p.url+"/healthz")
+}
