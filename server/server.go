@@ -113,6 +113,11 @@ type Config struct {
 	RateBurst int
 	// KeyCacheTTL is how long a checked API key is remembered (default 10 s).
 	KeyCacheTTL time.Duration
+	// MaxConns bounds the connections Serve keeps open (default: the
+	// process's file descriptor limit less an eighth, at least 64 less).
+	// At the cap a newcomer is still served: the connection idle longest,
+	// or waiting longest for its first request, is closed for it.
+	MaxConns int
 
 	// Logger logs requests, turns and the server's life (default
 	// slog.Default()).
@@ -132,12 +137,13 @@ type Config struct {
 // moment New returns, and it answers requests as an http.Handler or on the
 // listener given to Serve. Shutdown stops it gracefully; Close releases it.
 type Server struct {
-	http    *handler
-	svc     *service.Service
-	db      *backend.Backend
-	pool    *runner.Pool // nil without runners
-	log     *slog.Logger
-	timeout time.Duration // the HTTP write timeout: the wait limit and some
+	http     *handler
+	svc      *service.Service
+	db       *backend.Backend
+	pool     *runner.Pool // nil without runners
+	log      *slog.Logger
+	timeout  time.Duration // the HTTP write timeout: the wait limit and some
+	maxConns int
 
 	mu        sync.Mutex
 	listeners []*http.Server
@@ -165,7 +171,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	for _, w := range db.Warnings(ctx) {
 		cfg.Logger.Warn(w)
 	}
-	s := &Server{db: db, log: cfg.Logger, timeout: cfg.WaitLimit + 30*time.Second}
+	s := &Server{db: db, log: cfg.Logger, timeout: cfg.WaitLimit + 30*time.Second, maxConns: cfg.MaxConns}
 	s.svc = service.New(service.Config{Store: db.Store, Bus: db.Bus, WaitLimit: cfg.WaitLimit})
 	metrics := runner.NewMetrics(db.Store)
 	s.http, err = newHandler(cfg, doc, s.svc, db.Store, metrics, &s.draining)
@@ -211,12 +217,17 @@ func (cfg *Config) defaults() error {
 	if cfg.OnShutdown == "" {
 		cfg.OnShutdown = ShutdownResume
 	}
+	if cfg.MaxConns == 0 {
+		cfg.MaxConns = defaultMaxConns()
+	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
 	switch {
 	case cfg.Runners < 0:
 		return fmt.Errorf("server: Runners %d: want 0 (the default) or more", cfg.Runners)
 	case cfg.WaitLimit < 0:
 		return fmt.Errorf("server: WaitLimit %s: want a positive duration", cfg.WaitLimit)
+	case cfg.MaxConns < 0:
+		return fmt.Errorf("server: MaxConns %d: want a positive number", cfg.MaxConns)
 	case cfg.MaxBodyBytes < 0:
 		return fmt.Errorf("server: MaxBodyBytes %d: want a positive size", cfg.MaxBodyBytes)
 	case cfg.OnShutdown != ShutdownResume && cfg.OnShutdown != ShutdownAbort:
@@ -242,20 +253,35 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // own when Config.PrivateMetrics keeps them off the API.
 func (s *Server) Metrics() http.Handler { return s.http.metricsHandler }
 
-// Serve answers requests on ln until Shutdown or Close, with timeouts fit
-// for the API: 10 s to read a request's headers, a minute for the whole
-// request, the wait limit and 30 s to write the answer, two minutes for an
-// idle keep-alive connection. It returns nil after Shutdown or Close, and
-// closes ln.
+// The timeouts of Serve's connections.
+const (
+	// ReadHeaderTimeout is the time a connection has to send a request's
+	// headers, its first request's included.
+	ReadHeaderTimeout = 5 * time.Second
+	// ReadTimeout is the time it has to send a whole request.
+	ReadTimeout = time.Minute
+	// IdleTimeout is how long an idle keep-alive connection stays open.
+	IdleTimeout = 30 * time.Second
+)
+
+// Serve answers requests on ln until Shutdown or Close, with the limits
+// fit for the API: at most Config.MaxConns connections (the idlest one
+// makes room for a newcomer), ReadHeaderTimeout to send a request's
+// headers, ReadTimeout for the whole request, the wait limit and 30 s to
+// write the answer, IdleTimeout for an idle keep-alive connection. It
+// returns nil after Shutdown or Close, and closes ln.
 func (s *Server) Serve(ln net.Listener) error {
+	capped := newConns(ln, s.maxConns)
 	hs := &http.Server{
 		Handler:           s,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       time.Minute,
+		ReadHeaderTimeout: ReadHeaderTimeout,
+		ReadTimeout:       ReadTimeout,
 		WriteTimeout:      s.timeout,
-		IdleTimeout:       2 * time.Minute,
+		IdleTimeout:       IdleTimeout,
+		ConnState:         capped.track,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	ln = capped
 	s.mu.Lock()
 	if s.draining.Load() {
 		s.mu.Unlock()

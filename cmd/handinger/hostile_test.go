@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -76,4 +77,62 @@ func TestPromisedBodiesCostNothing(t *testing.T) {
 		t.Errorf("the server grew by %.0f MiB for %d bodies that never came", after-before, conns)
 	}
 	answered(t, "promised bodies", p.url+"/healthz")
+}
+
+// TestIdleConnectionsCannotLockOthersOut runs the server with 128 file
+// descriptors, opens more idle connections than that from one address, and
+// checks that a client from another address is still answered at once.
+func TestIdleConnectionsCannotLockOthersOut(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("sh"); err != nil {
+		t.Skipf("skipping: no sh to limit the server's descriptors with: %v", err)
+	}
+	limited := filepath.Join(t.TempDir(), "limited")
+	script := "#!/bin/sh\nulimit -n 128 || exit 1\nexec " + handingerBinary(t) + " \"$@\"\n"
+	if err := os.WriteFile(limited, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	p := startServeOf(t, limited, addr, "--db", "sqlite:"+filepath.Join(t.TempDir(), "h.db"))
+	attacker := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}, Timeout: 2 * time.Second}
+	var held []net.Conn
+	for range 200 {
+		c, err := attacker.Dial("tcp", addr)
+		if err != nil {
+			t.Fatalf("the attacker's connection %d: %v", len(held), err)
+		}
+		held = append(held, c)
+		if len(held)%2 == 0 { // half of them idle after one request, half silent
+			fmt.Fprintf(c, "GET /healthz HTTP/1.1\r\nHost: %s\r\n\r\n", addr)
+		}
+	}
+	t.Cleanup(func() {
+		for _, c := range held {
+			c.Close()
+		}
+	})
+	start := time.Now()
+	for i := range 5 {
+		answered(t, fmt.Sprintf("request %d after 200 idle connections", i), p.url+"/healthz")
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("five requests took %s", d)
+	}
+	// The server closed the attacker's oldest connections to make room.
+	closed := 0
+	for _, c := range held {
+		_ = c.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+		buf := make([]byte, 4096)
+		for {
+			if _, err := c.Read(buf); err != nil {
+				if ne, ok := err.(net.Error); !ok || !ne.Timeout() {
+					closed++
+				}
+				break
+			}
+		}
+	}
+	if open := len(held) - closed; open > 128 {
+		t.Errorf("%d of the attacker's connections are still open, more than the server's 128 descriptors", open)
+	}
 }

@@ -45,6 +45,7 @@ type serveOptions struct {
 	logLevel      string
 	debugAddr     string
 	metricsAddr   string
+	maxConns      int
 	migrateOnly   bool
 	gcPercent     int
 }
@@ -54,7 +55,7 @@ func newServeCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the Tasks API server",
-		Long: `Run the Handinger Tasks API server.
+		Long: fmt.Sprintf(`Run the Handinger Tasks API server.
 
 With no flags it listens on 127.0.0.1:8080 over an embedded SQLite file (handinger.db in
 the working directory), creating and migrating it. When an SQLite database holds no API key
@@ -82,7 +83,14 @@ Runtimes (--runtime):
            stdin (taskId, turnId, seq, workerId, instructions, history, input, budget), the
            output on stdout; a non-zero exit fails the turn with stderr's last line.
 
+Connections: at most --max-conns are kept open; at the cap the connection idle longest, or
+waiting longest for its first request, is closed to make room, so that idle and slow clients
+cannot lock others out. A client has %s to send a request's headers and %s for the whole
+request; an idle keep-alive connection is closed after %s; an answer may take the wait
+limit and 30 s.
+
 Every flag can also be set by the environment variable named in its help.`,
+			server.ReadHeaderTimeout, server.ReadTimeout, server.IdleTimeout),
 		Args: noArgs,
 	}
 	f := cmd.Flags()
@@ -105,6 +113,7 @@ Every flag can also be set by the environment variable named in its help.`,
 	f.IntVar(&o.rateBurst, "rate-burst", 0, "requests above the rate allowed at once (default twice the rate)")
 	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.IntVar(&o.maxConns, "max-conns", 0, "most connections kept open (0: the file descriptor limit less an eighth); at the cap the idlest connection is closed for a newcomer")
 	f.StringVar(&o.metricsAddr, "metrics-addr", "", "serve /metrics on this HOST:PORT instead of the API's address, so that it need not be public (it shows request counts and latencies by route, turns finished and the queue's depth; no keys, ids or contents)")
 	f.StringVar(&o.debugAddr, "debug-addr", "", "serve Go's profiler (/debug/pprof) on this HOST:PORT (off when empty)")
 	f.IntVar(&o.gcPercent, "gc-percent", 400, "Go's GOGC for the server: the heap may grow by this percentage over live memory before a collection (a few MiB here); a GOGC variable wins")
@@ -159,6 +168,9 @@ func serve(ctx context.Context, o serveOptions, stdout, stderr io.Writer) error 
 	if o.runners < 0 {
 		return usageError{fmt.Errorf("--runners %d: want 0 or more", o.runners)}
 	}
+	if o.maxConns < 0 {
+		return usageError{fmt.Errorf("--max-conns %d: want 0 (the default) or more", o.maxConns)}
+	}
 	if o.waitLimit <= 0 {
 		return usageError{fmt.Errorf("--wait-limit %s: want a positive duration", o.waitLimit)}
 	}
@@ -191,7 +203,7 @@ func serve(ctx context.Context, o serveOptions, stdout, stderr io.Writer) error 
 		DB: o.db, Runtime: rt, Runners: o.runners, NoRunners: o.runners == 0,
 		Lease: o.lease, MaxAttempts: o.maxAttempts, OnShutdown: onShutdown,
 		PublicURL: o.publicURL, WaitLimit: o.waitLimit, Validate: mode, MaxBodyBytes: o.maxBody,
-		RateLimit: o.rateLimit, RateBurst: o.rateBurst, Logger: log, PrivateMetrics: o.metricsAddr != "",
+		RateLimit: o.rateLimit, RateBurst: o.rateBurst, Logger: log, PrivateMetrics: o.metricsAddr != "", MaxConns: o.maxConns,
 	})
 	if err != nil {
 		return dbError(err)

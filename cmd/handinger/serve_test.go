@@ -98,7 +98,14 @@ type proc struct {
 // startServe runs the binary with args and waits until it answers /healthz.
 func startServe(t *testing.T, addr string, args ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(handingerBinary(t), append([]string{"serve", "--addr", addr}, args...)...)
+	return startServeOf(t, handingerBinary(t), addr, args...)
+}
+
+// startServeOf is startServe with another program standing for the binary
+// (a script that limits it, for instance).
+func startServeOf(t *testing.T, bin, addr string, args ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", addr}, args...)...)
 	cmd.Env = append(os.Environ(), "HANDINGER_LOG_LEVEL=warn")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
