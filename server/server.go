@@ -92,6 +92,11 @@ type Config struct {
 	// OnShutdown is what happens to turns still running when Shutdown's
 	// grace ends (default ShutdownResume).
 	OnShutdown ShutdownMode
+	// Drain is how long Shutdown goes on serving with /readyz answering
+	// 503 before it stops accepting connections, so that a load balancer
+	// takes the server out of rotation first (default none; serve's
+	// --drain is 5 s).
+	Drain time.Duration
 
 	// PublicURL is the base of the task and worker links in answers, e.g.
 	// http://127.0.0.1:8080 (no trailing slash). Empty: the links are paths
@@ -144,6 +149,7 @@ type Server struct {
 	log      *slog.Logger
 	timeout  time.Duration // the HTTP write timeout: the wait limit and some
 	maxConns int
+	drain    time.Duration
 
 	mu        sync.Mutex
 	listeners []*http.Server
@@ -171,7 +177,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	for _, w := range db.Warnings(ctx) {
 		cfg.Logger.Warn(w)
 	}
-	s := &Server{db: db, log: cfg.Logger, timeout: cfg.WaitLimit + 30*time.Second, maxConns: cfg.MaxConns}
+	s := &Server{db: db, log: cfg.Logger, timeout: cfg.WaitLimit + 30*time.Second, maxConns: cfg.MaxConns, drain: cfg.Drain}
 	s.svc = service.New(service.Config{Store: db.Store, Bus: db.Bus, WaitLimit: cfg.WaitLimit})
 	metrics := runner.NewMetrics(db.Store)
 	s.http, err = newHandler(cfg, doc, s.svc, db.Store, metrics, &s.draining)
@@ -226,6 +232,8 @@ func (cfg *Config) defaults() error {
 		return fmt.Errorf("server: Runners %d: want 0 (the default) or more", cfg.Runners)
 	case cfg.WaitLimit < 0:
 		return fmt.Errorf("server: WaitLimit %s: want a positive duration", cfg.WaitLimit)
+	case cfg.Drain < 0:
+		return fmt.Errorf("server: Drain %s: want a positive duration", cfg.Drain)
 	case cfg.MaxConns < 0:
 		return fmt.Errorf("server: MaxConns %d: want a positive number", cfg.MaxConns)
 	case cfg.MaxBodyBytes < 0:
@@ -297,7 +305,8 @@ func (s *Server) Serve(ln net.Listener) error {
 }
 
 // Shutdown stops the server gracefully: /readyz answers 503 from now on,
-// create calls still waiting for their turns are answered at once with the
+// and for Config.Drain (or until ctx ends) the server goes on serving;
+// then create calls still waiting for their turns are answered at once with the
 // turn as it stands (it goes on running), the listeners of Serve stop
 // accepting, and requests in flight and running turns get until ctx ends to
 // finish. Connections still open then are closed, and turns still running
@@ -310,6 +319,16 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.draining.Store(true)
 		listeners := s.listeners
 		s.mu.Unlock()
+		if s.drain > 0 && len(listeners) > 0 {
+			// Go on serving, /readyz answering 503, so that load
+			// balancers see the replica leave before its listener does.
+			t := time.NewTimer(s.drain)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+			}
+		}
 		s.svc.StopWaiting()
 		for _, hs := range listeners {
 			if e := hs.Shutdown(ctx); e != nil {

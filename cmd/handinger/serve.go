@@ -46,6 +46,7 @@ type serveOptions struct {
 	debugAddr     string
 	metricsAddr   string
 	maxConns      int
+	drain         time.Duration
 	migrateOnly   bool
 	gcPercent     int
 }
@@ -107,6 +108,7 @@ Every flag can also be set by the environment variable named in its help.`,
 	f.IntVar(&o.runners, "runners", 64, "turns run at once by this process (0: none, an API-only replica of a shared database)")
 	f.DurationVar(&o.lease, "lease", 10*time.Second, "how long a claimed turn stays claimed without a heartbeat")
 	f.IntVar(&o.maxAttempts, "max-attempts", 3, "claims of a turn before it ends in error")
+	f.DurationVar(&o.drain, "drain", 5*time.Second, "on SIGINT/SIGTERM, time the server goes on serving with /readyz answering 503, so that load balancers stop sending it work, before the grace begins")
 	f.DurationVar(&o.shutdownGrace, "shutdown-grace", 10*time.Second, "on SIGINT/SIGTERM, time given to requests and running turns to finish (waiting creates answer at once)")
 	f.StringVar(&o.onShutdown, "on-shutdown", "resume", "turns still running after the grace: resume (run again on restart) or abort")
 	f.Float64Var(&o.rateLimit, "rate-limit", 0, "requests per second allowed per API key (0: no limit)")
@@ -168,6 +170,9 @@ func serve(ctx context.Context, o serveOptions, stdout, stderr io.Writer) error 
 	if o.runners < 0 {
 		return usageError{fmt.Errorf("--runners %d: want 0 or more", o.runners)}
 	}
+	if o.drain < 0 {
+		return usageError{fmt.Errorf("--drain %s: want 0 or more", o.drain)}
+	}
 	if o.maxConns < 0 {
 		return usageError{fmt.Errorf("--max-conns %d: want 0 (the default) or more", o.maxConns)}
 	}
@@ -203,7 +208,7 @@ func serve(ctx context.Context, o serveOptions, stdout, stderr io.Writer) error 
 		DB: o.db, Runtime: rt, Runners: o.runners, NoRunners: o.runners == 0,
 		Lease: o.lease, MaxAttempts: o.maxAttempts, OnShutdown: onShutdown,
 		PublicURL: o.publicURL, WaitLimit: o.waitLimit, Validate: mode, MaxBodyBytes: o.maxBody,
-		RateLimit: o.rateLimit, RateBurst: o.rateBurst, Logger: log, PrivateMetrics: o.metricsAddr != "", MaxConns: o.maxConns,
+		RateLimit: o.rateLimit, RateBurst: o.rateBurst, Logger: log, PrivateMetrics: o.metricsAddr != "", MaxConns: o.maxConns, Drain: o.drain,
 	})
 	if err != nil {
 		return dbError(err)
@@ -247,8 +252,8 @@ func serve(ctx context.Context, o serveOptions, stdout, stderr io.Writer) error 
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down", "grace", o.shutdownGrace)
-	grace, cancel := context.WithTimeout(context.Background(), o.shutdownGrace)
+	log.Info("shutting down", "drain", o.drain, "grace", o.shutdownGrace)
+	grace, cancel := context.WithTimeout(context.Background(), o.drain+o.shutdownGrace)
 	defer cancel()
 	_ = srv.Shutdown(grace)
 	log.Info("stopped")

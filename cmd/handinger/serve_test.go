@@ -260,8 +260,9 @@ func testCrashRecovery(t *testing.T, db string) {
 	}
 }
 
-// TestGracefulShutdown sends SIGTERM while a turn runs: the process stops
-// within its grace period, and the turn resumes when the server restarts.
+// TestGracefulShutdown sends SIGTERM while a turn runs: the process drains
+// (/readyz 503, still answering), stops within its grace period, and the
+// turn resumes when the server restarts.
 func TestGracefulShutdown(t *testing.T) {
 	if testing.Short() {
 		t.Skip("skipped in -short mode: builds and signals server processes")
@@ -272,7 +273,7 @@ func TestGracefulShutdown(t *testing.T) {
 
 func testGracefulShutdown(t *testing.T, db string) {
 	addr := freeAddr(t)
-	flags := []string{"--db", db, "--builtin-delay", "5s", "--wait-limit", "20s", "--shutdown-grace", "500ms"}
+	flags := []string{"--db", db, "--builtin-delay", "5s", "--wait-limit", "20s", "--drain", "1s", "--shutdown-grace", "500ms"}
 	a := startServe(t, addr, flags...)
 	withKey(t, a, db)
 
@@ -291,6 +292,18 @@ func testGracefulShutdown(t *testing.T, db string) {
 	if err := a.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
+	// During the drain the server answers, and says it is leaving.
+	time.Sleep(200 * time.Millisecond)
+	if res, err := http.Get(a.url + "/readyz"); err != nil || res.StatusCode != 503 {
+		t.Errorf("/readyz during the drain: %v %v, want 503", res, err)
+	} else {
+		res.Body.Close()
+	}
+	if res, err := http.Get(a.url + "/healthz"); err != nil || res.StatusCode != 200 {
+		t.Errorf("/healthz during the drain: %v %v, want 200", res, err)
+	} else {
+		res.Body.Close()
+	}
 	if code := <-answer; code != 200 || !w.Running {
 		t.Errorf("the waiting create answered %d running=%v, want 200 with the turn still running", code, w.Running)
 	}
@@ -298,8 +311,8 @@ func testGracefulShutdown(t *testing.T, db string) {
 	if a.err != nil {
 		t.Errorf("exit after SIGTERM: %v\n%s", a.err, a.stderr)
 	}
-	if d := time.Since(start); d > 4*time.Second {
-		t.Errorf("shutdown took %s with a 500ms grace", d)
+	if d := time.Since(start); d < time.Second || d > 5*time.Second {
+		t.Errorf("shutdown took %s with a 1s drain and a 500ms grace", d)
 	}
 	b := startServe(t, addr, flags...)
 	deadline := time.Now().Add(20 * time.Second)
