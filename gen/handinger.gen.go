@@ -1918,6 +1918,11 @@ type CreateTaskResponse429Headers struct {
 	RetryAfter *int
 }
 
+// CreateTaskResponse503Headers the declared response headers of an HTTP 503 response for CreateTask
+type CreateTaskResponse503Headers struct {
+	RetryAfter *int
+}
+
 type CreateTaskResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -1941,6 +1946,8 @@ type CreateTaskResponse struct {
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *CreateTaskResponse200Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
@@ -1949,6 +1956,8 @@ type CreateTaskResponse struct {
 	Headers422 *CreateTaskResponse422Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *CreateTaskResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateTaskResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2001,6 +2010,11 @@ func (r CreateTaskResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
 }
 
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateTaskResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
 // GetBody returns the raw response body bytes
 func (r CreateTaskResponse) GetBody() []byte {
 	return r.Body
@@ -2040,6 +2054,11 @@ type ArchiveTaskResponse429Headers struct {
 	RetryAfter *int
 }
 
+// ArchiveTaskResponse503Headers the declared response headers of an HTTP 503 response for ArchiveTask
+type ArchiveTaskResponse503Headers struct {
+	RetryAfter *int
+}
+
 type ArchiveTaskResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2057,10 +2076,14 @@ type ArchiveTaskResponse struct {
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *ArchiveTaskResponse403Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *ArchiveTaskResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ArchiveTaskResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2096,6 +2119,11 @@ func (r ArchiveTaskResponse) GetApplicationproblemJSON429() *TooManyRequests {
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r ArchiveTaskResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ArchiveTaskResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -2341,6 +2369,11 @@ func (r GetHealthResponse) ContentType() string {
 	return ""
 }
 
+// GetReadinessResponse503Headers the declared response headers of an HTTP 503 response for GetReadiness
+type GetReadinessResponse503Headers struct {
+	RetryAfter *int
+}
+
 type GetReadinessResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2350,6 +2383,8 @@ type GetReadinessResponse struct {
 	ApplicationproblemJSON500 *InternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetReadinessResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2690,6 +2725,13 @@ func ParseCreateTaskResponse(rsp *http.Response) (*CreateTaskResponse, error) {
 		}
 		response.ApplicationproblemJSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	}
 
 	switch {
@@ -2733,6 +2775,16 @@ func ParseCreateTaskResponse(rsp *http.Response) (*CreateTaskResponse, error) {
 			headers.RetryAfter = &value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateTaskResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -2801,6 +2853,13 @@ func ParseArchiveTaskResponse(rsp *http.Response) (*ArchiveTaskResponse, error) 
 		}
 		response.ApplicationproblemJSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	}
 
 	switch {
@@ -2824,6 +2883,16 @@ func ParseArchiveTaskResponse(rsp *http.Response) (*ArchiveTaskResponse, error) 
 			headers.RetryAfter = &value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers ArchiveTaskResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -3045,6 +3114,19 @@ func ParseGetReadinessResponse(rsp *http.Response) (*GetReadinessResponse, error
 		}
 		response.ApplicationproblemJSON503 = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers GetReadinessResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -3460,7 +3542,14 @@ type NotFoundApplicationProblemPlusJSONResponse Problem
 
 type PayloadTooLargeApplicationProblemPlusJSONResponse Problem
 
-type ServiceUnavailableApplicationProblemPlusJSONResponse Problem
+type ServiceUnavailableResponseHeaders struct {
+	RetryAfter *int
+}
+type ServiceUnavailableApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers ServiceUnavailableResponseHeaders
+}
 
 type TooManyRequestsResponseHeaders struct {
 	RetryAfter *int
@@ -3757,6 +3846,25 @@ func (response CreateTask500ApplicationProblemPlusJSONResponse) VisitCreateTaskR
 	return err
 }
 
+type CreateTask503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateTask503ApplicationProblemPlusJSONResponse) VisitCreateTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ArchiveTaskRequestObject struct {
 	TaskId TaskIdPath `json:"taskId"`
 }
@@ -3877,6 +3985,25 @@ func (response ArchiveTask500ApplicationProblemPlusJSONResponse) VisitArchiveTas
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ArchiveTask503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ArchiveTask503ApplicationProblemPlusJSONResponse) VisitArchiveTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4172,10 +4299,13 @@ type GetReadiness503ApplicationProblemPlusJSONResponse struct {
 func (response GetReadiness503ApplicationProblemPlusJSONResponse) VisitGetReadinessResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4435,150 +4565,151 @@ func (sh *strictHandler) GetReadiness(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3rchs3k+iroGa/LUveIUVSF9v0L8WxYyW2bEvy55yEPibIAUlEQ4AGMJYYR1X7EOcZzoPtk5zqBjCD",
-	"ufCiSE6+rbM/kpKHg0Gj791oNL5GYzlfSMGE0VH/azRjNGEK/zxjRi2PJ4Yp+FfC9FjxheFSRP3onI2l",
-	"SDQxklxRbsiITaRiRMEQLqbtKI70eMbmFIayazpfpCzqd+NozgWfZ/Oo34kjs1ywqB9xYdiUqejmJo7O",
-	"ZzJLE5y5PulwQlPNhuRqxkQ+FTEzRjSdw+SfM6YNGVMhpCE6G48ZS8gOvKDYJNM0JVyTBVNzCuvdfUqG",
-	"RmVsOBD4RWq/SeZ06Qe3yZvJhI85Tck45YAjMpFpKq8IN0R+YcrObqjJNBnLhLUHorx0AWv9NYJ5ojjC",
-	"BUQf4wIl7lGODG0UF9PoBpCxoIrOmXHkOEnYfCENE+PlT6wBO8fkki3JeCY1E2S0RMgs0DHJBP+cMVg6",
-	"SeWUj2E9ilHD2uQYV81Z4p6QK25mOVIHAj66M5GqwPPx2xOYapdQoa+Y0sWICVeI/zR9oIliOksN4UIb",
-	"RhMiJ0RlQgDF6EBo5B9iMiWe5og3M2oIVYp/YZpczXjKKl8l2vA0he9oZDughiLctMkZy7T7NACMEFGS",
-	"8MmEKSYMGclkCcRHPmCJfeGg12uTn9hSE6oYuWQLg9+jhqSMakN6B2QmM6UtUTkg2YpHFEeCzoFcAVFa",
-	"QJVGto8Ox53JET1grd6om7QOxo9Z6wntjFr7ky7rJQfjw9ERjeJoTq9fMTE1s6jfOzxEWfH/7gI3GMMU",
-	"APG/fx0Mrnvd1mBw/ej5x//4RwP3xNEF1ZcnyVsKo6uscoLkANwaqi/bfnELeDlfmsEPRHEEcsUVS6I+",
-	"cHG4wn8oNon60b/tFTpkz/6q9+z8lpEV0wspNEM+/o4mZ1ZS4V9jKQwT+CddLFI+pgDj3kLJUcrm//Gb",
-	"BoADXMJSDOVp1I8uZoXMI30TyTQB0Z9TM3Y8jND0yULJBVNmSQYRF4vMDCLghjnX2mkrppQEOfs1mGDt",
-	"II80mDmKo4UENaaifrSH70Y3H+PIKoaof9ABbccNMsOJ+EJTnnjQC+LNjFno/t7ejIqEiylT7bGce0zo",
-	"PW7Htfy4m20p8dZ+wZKizAghCmFpNJ1INWcJkYqMFKOXGoQzS5nlF65JIsfZnAnzlAwtyoYE+EUTRscz",
-	"IicThsCTCWdp0gYgn0kxSfn4ztSm+pIYffmp0335y//a737onf/y4+PXP/ZevLs423/d/enJ97AEqsYz",
-	"/oUlhIJ6oZfIEWQOxgmUjUbLlJPlSUEW/L4fvTVRQEha+aj7JsnYoS5QsQA7C6WX7HATLjxG2rFUiima",
-	"ZyqkmTFFrqS6ZGoX1h/Y+OuWRovbUt7kNoHtBuyF1hlBfyHViCcJE3ck7huRWoOVaQB1Jp0xShzY5Epd",
-	"fvpy+bj78/uXP738ofVZHaCZdosmYAoAGRXy7hfkLSDdlrSTfMR9kdUZTqCWVQGjzOAyQGclEgXsfulz",
-	"AjpJ0PQ5iOo9qFvNFDg9E8pTlljuAhfgKTGhIklghVZMv3v8rvf60YcnPx/8dHTRPT086zz7Z0ijw7Jm",
-	"tND6aVDB3EI/2tH3Rq7SYstLBKKNmPecUM2dSvNCZiL5C9RcbufYNdemzPIHBTpPJfgzANK2KBTStOyI",
-	"+8DhqQQ3ema1lPQaCLmfaz4C787yvBcMxONbukwlTS6kfEXVlN23j8A1SeG74M9SQbqdg8eHj47IaGlY",
-	"WXl0A+XhYCJGSjt6a4wu7MiWkbJlR963jWhalSm4l47HbGE0ovacqS98zN4L+oXylI5Sdn8qgWuiZ5kx",
-	"YPsTeSXKQh7g0gFBsgCKbbEZjrlnKXdBI3gMyKhE8enMECGvEHUXUr6mYukcV31nvBVMTzTEJ3MbPduv",
-	"WyKCTUv5nBtCIeLUT12UxAXpEhs/lRi2FzozUpI5Fcv8k1ujWFHDWjjtffkzVVCIDSYLDPiF0YlxAbXh",
-	"c0am/AsTFXOIpq2V5yTW2cIge4FQvRc0MzOp+O/srjr6nImEUGfDPRmpJoPo2E2B3+qT7xhVTJFB1uns",
-	"jy/ZEv9gg6issrsF3UpA3kIqikHfwFdxAQ+ocBARXDYKxXuxUHLMtAaBfC4MN8s7YrYSTpNtAmdyRTUp",
-	"gvow6g91ZFlWeoHXUcyJK1YMPra92xGAfMmWLTf8G0RnVyxNWy4+A8/RqawRI2OqMIMjMxMT1p62CRVk",
-	"WEHm0K2sOTlyv37ne6GzxUIqw5LXLOH0AlF5d6EzVcOHUvfMfrUFs/RJ+GH4YEXcuoehuOVgkjnASZDm",
-	"2wtePryFw1s47ltZeCD2sLq6YRuzPe6TmF/JkikzFncTmqUG80JUJFQBV5fneSbni8wwMsJBiN/CTUO7",
-	"Y/18vQD0S2HDfIikSxkk8r2dCiLOgRj66YZtcs5sEm9MFxpMF/zNhVEyycYAg82t+TRpKq8srTy0Mz6d",
-	"RXGUCW+SSrnT4MVyAiyOrlvwzdYXqjA9AR+3iHmFU9i/z4vx9sFLO539x/ti0ps4eoYBKbjnyL1JwgF8",
-	"mr61SSIOc2AuN67lZRFdRhKViRhwSIlgV7lbTDWhLqvcyhb4u7CePSpdwTA9VUjEyNE3XL1NOfWj82w+",
-	"p4pri3NqDB3PWEI+Z1QZplJQbsCvQIgJxM2jLE2ZIZi8QvfXEv8kifpRPeQGzl4Eyy1gWc/njiNvcji/",
-	"NnA7/pQzFWAMs84WVxasmNBUS3SMuNBGWQ7SuyUE3R0H5bRrJbMa+7zolunPEKXrR3zw79mMqc+5/uqQ",
-	"9jEHRY5+Y2NE57NMadmwO/NmQTHdLzUyKSyVktRyVAwMpxhgmCXwy1Cwa2O/NCxjki1/7Jz8Jvnr346X",
-	"p7xzdXreuT598e7qzYX8/fX38ur1C8lfPftxAe8kL0/Vz78fX5+/WPxyIjrVbPbRRrR+z1Jm5evMZYtv",
-	"KWfARDYdgYkJzAzhlkCe5A6EKE/ZYU67xtfFz7VdlvSKLrXbOOoXWbggA1eayqbM3WpHUqaMihqF8+ma",
-	"iPyCszTJEzgVQgtWzbmCCFFvOyqrvqfMdhVb/rNV6D7MqHVclBRT63bwMkgbAamxCRdN8zDlt4oAAzaL",
-	"5m2KX4bd3PicMbXMfZ2yOXFvbmFKCpqciO/sqPDRWztX+Oidmzd89tLBcBMgubq2H8/fnBL3K9k5e/GM",
-	"HD3pdHdt6sQtuA/qkCcWBegtgOYcwl/DmAz3bPwBwNsAZGi3uUi+v1imiSNz06ZSWS0FzBF7Jmji4JeM",
-	"pk3bUIHEItPO8D0C/lXV6Hn3LZKXdf7zP66SVXk5DBlCXpbJLi+3I7pdxjlO9uYy+lhFiAOjCQMnAhQ+",
-	"KLjvEU26iYmXhemDkEYbuViAq2+31rkhEy64nrHkKRmKLE3dRjg3RFH0L8AwMpFUUKcYRbfaG+ubOILR",
-	"Nv1j1VMZnX5AbfvdfsBrPYBTMWtcKfh3QEQAwb72lAz1LDOJvBJuhMu0+HU5VeCl1AIXR35QRTT9z1vQ",
-	"qYbsM1zQd/4TK34/zyeuEtYhpImwbzKzyMxriIGnrGlPfm5/Cj3rBTq/LCFJpnwBg8pEhWx5qPTr18iw",
-	"a/Duum1yxr4wkTEyVeyKdHv/Du4ijF8yilLsAUSwPuG4m49xxMGhm+tpnlV+9FPv7cHZ0cXjf3Z+7v1y",
-	"8N3R91EcKYm4plpz8C1NEDZFHmWBr+2WVpfHIMqrC/yCKqO9n+c+gTvQhs31Jh/JovsCl5XDQZWiS7QN",
-	"ybqt7mCugq824qRmgCySVqmaHHcljVNgtMTUIaK34OsSr53JlB0Xn72JN2rBnIIl0Aq6lkBrIPfWoFkN",
-	"+az4cE6qVaA50pQA89xVAss/vD1QF8sF82JaE3CeL9PRN8dmnDPzaulHdmwQ/QVnY7tVy64x3KCCWMFs",
-	"5MW7inlVCk0jWCCC8EtZDLafMoiD1pI0AK1sfAOQy1Y4+OEW5AXkA20DUtTI65M6bs4aGX0epr4YQcDj",
-	"enJw+Ii4rE9eABEX3pacEPaFqWXuzOCGOybxe9fXq3zwf/3yFQiyqRijT0gXHIsdtCsIYtpglmD1Nm/0",
-	"7etfbhGGgEcVxCG4/+C+FKM7vGBykVasw72SqCZAnmZVeJ83VNLE1teDCT0jQsQ5kpmxL+itbWgQTzbZ",
-	"0JzmX9ekJCGYKgEjx+NMKZYQKSrBRMg4dWNacNJqw+0n3bHZH4uF4c8ttxnXOkmGxIZzu5aULitbBmQt",
-	"o9YAW2VMAQkvLy7elmo+w3mQ1SdSzamxpa37PZsLsVWvh0+eBDWwVi4qVbC5pNRqbmdSGaIxvbX0yLnk",
-	"AhHlCFFe80pR26TF35+d2GpMnjBh+IQzvXm2W8rvpvjSa21ERmCQ1wSa5zJT40Y3/IqNyKLih4+l0Flq",
-	"WDVgQmdZq3HuGD47eH70w+MfO696pwfvjs4fv+9EhTp71yW9Tu/IZRWLVWUqjWL8f4EZN0lbqumefV/v",
-	"fe62YHxdna33ZjUutUyAzTDXqN/MaRfw2M8EaHPq51K4nf1iztryq7HlLf2GTKUlfwEQWPITLF638A8s",
-	"M4Bv8B6+ceOIUZs4SRTTOlxtM1uvI97GXEngYLoFIOabmNhvMVRZeCzFF6Y0bv0gtJkSGgJHQqcU1DaR",
-	"wvN2LZZ0vvgxKCWAuNU5bHUPLjpP+vudfuew3dvv/ALOrq26W/Fa+Mp3y/fabRRkWn3qnU5+vnzcfTeH",
-	"V1CA1tcwRXEk1ZQKt1WO35Fq+unRy8+9V/Ofn9DvVgafvo5kuzQ/jJCG2ozLWLGEGx31u704SjKFc7/W",
-	"Uf+wtw+aOFPimcwgcu0Boyo+nTIFawULueA1eS5rOrRyexvXfcstlhLtaq6CyBVCSg0YSZs+ymvnfW4a",
-	"dwAMU3OO9XXWeO0EMWHs6nnhDzrCPc3hbpBogg9S+3U8Q2F9E6l8UX9ZZtawWG4bE2pYy/A520ZpBIzZ",
-	"kP0VxVrBz3MvbwJpNTirpi+YfrVi9hWsuqih8LWsHshy/k5IOybhCdmxm/foVCZZyipbWzVJ24g3fouN",
-	"qqpArl5j+Kb1E+SV0KUDBUFgVxXrNc7WJkBtamGjj2RC+wUQxVjYJchEyTnmKO2ZEnTU/9TuYaMxzfXM",
-	"2mXYt6r6ZcOg4NVVhuwDG5H3Z69KteHOWX7p9RRJqJ6NJFXJNq7blgqthoi773gmmHgpFF+oAOrSWGPd",
-	"wFv07qMjThnr3hjnAK+yx6vFwe0uknNMbrfc8SueaJJKeUlSfsnIEFA4dHv8LCGjJaHk/auT78tE2Ijo",
-	"YEf16GDd8aDj1i+09Xun9eRT6+PXbnx0cPOPJjrByl5xbZr3FdFdBmYCLoiJYFdgX1Bwqg6zDTt/rRgr",
-	"UE7/si6FM1v35VB0yv5E2Zno/m3OxMc4Knb3LUXqcYZPGjQkCgGI/OiPDQSqfLBVzgF92oZsQwhcFYC3",
-	"VGtCNRmObW0CVtAwas0oDESAclvq0pUp1abBib9bKcMGM1vVXoiR0uJW6ZXzFWkG+7zQL31bDVy4eA90",
-	"mwydFzYkO58zlrFkNyZDx9fgxgXO3UA4786ehkU3zp5r2AUfLvf4yA71pWC4Q+w344JNu91yxZaDIYoD",
-	"iQrddX+Gw81wp12GAmNv81mLZ2f5/MWzZ8EExdPnDqbiybGHztHlAzezC4ivmgIx62diEWWa2qNH/mRZ",
-	"mMx3Ydym2KvXPuj+fxV7HZZVZe+g+6+iLS0YDZZsA9nWrMuSQ4kcroPvj/75+Oznzuv9Z4ffPTp98u74",
-	"Psv38EMX8pLBKh5DlCuDLaqN2zyk1yavqZpyocmMpQmhhux3/x2+7L7jPt0F/8NtF0PwAgzDPqMfog0A",
-	"u5aNG3nL1vNliiV2K8f7D77cbhNT33ys74A5EdzKMjVL+3Pc16nWu2LZnGafh0SqxGZbtjODmRJ1M1jN",
-	"ewJEHqBGw5HLVEUzTaeKTalhxPKkLdqNCUvpAuu+aZq2xqkcX8Z4OlZk85EtvbGpJDpWUq+I4m6bO6nk",
-	"MPzYKsjP7A8IqUG/OE0btClMGebUjw6i9Z0kyhBWZ3WWwh4zARvrJ42BsHOeptyerylDYRd6SzgCvFTB",
-	"OC3jvzRXr2kTYX3rjJCHPMJLeAiBaeSrcjzasInmZLvMIr7GAZU0m1Oeui4ISYaRV8YrVQ/44jbmvoDn",
-	"GMcED567eYJH58WUwdP33Bp1kLzGMCevO7aeFkrGFSw22CmY04TZ6qZbJlb/x0r8q1mJW6VXi9QiGAAm",
-	"klLtHU+xKu9PpUNzxvjT6dD1CjUHGjVrWY19U12aT1zRpGSnQzJhODjMVo9U6vatJNwSsvV7ZABHJcWy",
-	"ScYa6o23P7Fwz+cQmmHxwlWDCJ+HWguDZd+5x56osCCDiptxbaRalmnw+E8YWrmmBgqeNlU+PiVsvjBL",
-	"xxChgOkYCwQ5TfPi1qAW9nZFS2v0VA21ZcW1GbdXSppyigGV3S1x11xL+GEm7fdzzDzQltmekiHoUVu/",
-	"bZ22Ym9ByWw6yw/WVjcOmGrMvIM6riVe/LGRijj7JhuxTaN3YwyCZWbIlC4qDts696XbhIrAIKzXwsAO",
-	"9lD7ve7w6I2ZGA9BjPusclLkX1amXRr21Mogr06A3DTZulXnYayVqALuRxN7hsD1MMjriIpzfmMpJnyK",
-	"r9q0Rl6naAOXNgGDZMvarrhGvl9hogpv8nbHpLbaAGhyaf1ZhVA3lpRSRbaLAk/2OQrZLtgzqCE+X02j",
-	"25wp0ZxFLweP1AkPF4Rds3FmRczHj7dIp6/KOP+dXmSn4kPWfMHOfXiCRbLx7tmCO/iM6zLmqJTvNT1w",
-	"R1HK27hZEJo4+H3z4YUPPgpSmSBjWdv2WRfT3CEF0OhN/T1O610d1JsGZNtNz2busSr5gXZdvmxDjLxr",
-	"IoJoj9IU5xyHb9+cX5CiynLYJidGkzmbj5jCxoYDoQW9ZJ/GVDPvH11xxWKSCdyetDWWOndlwXuwOf4S",
-	"rcHN+ARL7z569PjRYbfT6fj0vhO+CU8xcvcHThpyrKA2vFb7lPizUHa4K4r3qs+dIbm7ogr1zk0cfvoO",
-	"HmTtrAxolDkzNKEGD/57/batlrHZmZMtdDi4q5ad+i6jnWvbMuq2Pzm02VX+a08UfYxLE96NUm5fyJ8a",
-	"tpWTjk83JBk+yZJ1WbcFYSmh9xqZPvMadq3ObFKaudSt9Ip9RFIUPqGP8V7wa9Kkx0LxrWmzFW5doFeZ",
-	"P4m8ubIjLzJ3iqG6hBfwuCk+3Npi2nngO6vPg21XgdKsmNaPrp/qvAm1WJOGrxVx+h0FLcmEKjycP1GM",
-	"YZ+X/PCgFXdNdoYgUDbIQBkf7pZQtX10UBxMdECEgIViX/jzFeSGum4zil/7twPltaoE2DJDqQrYqblS",
-	"HjlXfVukki0Qb3BiZ4A/3hRKs4lSno6NJzexrorr3E+5xeHF18WpySpKSyqvjp3UR2V4nqwUkf4muWDJ",
-	"03LupOk08bfLoORqtnZsGFslhDWp2xWROnVdbZ0QKPCmCrhFlWalKv+t6OROETQQaLtCRctgRaligzn5",
-	"7xTIb1Ns6EG4U7nhWgta47fcpK4jhY1sGrMLboFxaGSDHEBRzVI+mCh9RiDX800E9iavYNZAYRZFMQ0m",
-	"J/YnHlYEDisagZS6B/iOpZUuAQlP8Owa/Fzbx0qYLYqDkOiTh8/7Y/2IXdu0vck06fbJXCYsJUwk6GXn",
-	"XdWD01qb2wzYOasLeU3HMy5YSzGawFhiD9+7tmbDEoRgCOFfMjOYYjOGzRdGf2LXM5rperaturwaT81X",
-	"neO3RwghQMUzhKtPDN4eT5uqyRBNcXgcegVnoBfUUK408Xq3asSkwrZ5FVaA110HeHfUrL1IJghB3sit",
-	"3LwNf9X8dxb1Dx73uvvr/WQUDPh/Hjkcd571nh/8cPTj41ed0967g/OGw1AFVLVddFrE8PBWnPP7jOpa",
-	"+6zKmjZutM3D7nUVTs0bxoXTl2er46me5UXE1dLO/PfSZ0G1Yo/alSexHOpvmSVpVu5BP52UkTEVZMSw",
-	"qysYHraVMt+KzJt4P6d6SIhNGnJdrXbD6ajmLMV9l1pXvOBbOQAFOVQmfGv3NgEndSZBzWFnFT5mtiV6",
-	"kthusi4FVG2k8y3TEpW2PH9mc+mO20i3bc7mF7d+E9mecQE3utqn5dY7yquysw4QmxdfzdzrCoZZ2Rt7",
-	"YA8HVvent6rbvUuVbghoUacbPi0qdcOnYcMQ3JocZ4obLOuZu26D2E73OGvqJXUsyg2VqSbDrbrxDvO7",
-	"ijDMwHfKPQlsf04uJtI3t6E2fHVmsnB3L7BeHuCYUy4M5YIpXStdnXIzy0aoJXOdWfwV1XqBFt/Hi28e",
-	"PsRE78OH+bnPhw+d6/zwIdk5PiF0ChgAZwgrxndBVwRXd0CkYGZsIGApio7zWDIH3yaZK8qFGjJs1PVD",
-	"e9fGjBG5YKJlPd6BcO2eRhlPjd0xdk0XsC2hVEsykhijYCqbm/ZADMS//ZuDgrrbgTQ8PS567NUyKA8f",
-	"4msPH7bJ87w3qb34gwoyxF2qYWxR57MtD7R3hqQYCG7IjmYMQlHbxoNRlXKm6mWfVOd1EwigYmOpEvvd",
-	"IDa3rUEM7nwNBJZhYFWZ4sYwYX8dl7Y9PAJxQwKPqiE2HtbT+652plStFtyE5E+2obiTD25/fugLn4dx",
-	"bgQHgmDI6OoHXNg/SZfFXSOuWkTXOm62m0HLBw6tWhui0Q2amVqQk6Tc8dTCiuX2MEAKBrDhu6jABPIe",
-	"ReTElb01stONSS8m+zH5r//8v6WChN2npVlQK7hzrAImKFE5uFiKa2KPU5ARm3GREG5iIoAzvP+Oy79w",
-	"9tj+kjBQqNqjEVtEjKUQbGx1D8X7q2xXGPBMxVSTbEFSqW1DkZntzCkS8LYAuvyki7tGCyRZWQwPf3ge",
-	"4n3vq8X2zbBNTgKbBe4vhnuuaxwO5vjxohvbA3uRlms0v3PYIZqMlsR1Do7R27iy/F25CO0BOYKXXfy1",
-	"G1uVQvwtYnhdV+2CsCJP4GKk4gyLVEUVRSEPsJCpZIBYxLrdUndzONVhu19rMnwlx07VN2HH1jzjXUXB",
-	"sVA3CUBOkdbasRfwmQ/ZhzHRskLD1LVL9vcHzKR0W1Q8ISmjuA9srKTUOnFL4dcwt5qquIQN8Gbbs9av",
-	"VPO6Mr9SDTkl3x8MLlXzytQ2vUMlWmhHZPNMgPiAPq10gKbGNmsOtRS3V57YLtAeT0U9+QDj6jY5Drwl",
-	"2xpQE8axG9KYLvCOCJuG7MMXUWDywpiYXDK20Lb2lpsiTNVyIGxq3DFFmfquFQNo+moypU++2uxB363u",
-	"Zoh4+cMv9o98gQuvCP4IlhU8HYg/Wq1W/h98Y5jKqyH5g3Q75A8rC/Zx3vya7Dgx2sW34LX9TvHejE9n",
-	"OD7u4G9Pgt/yftfwgpCIvT/Ifnzk30HiHvset/Dv4ffPXz2/eL6C9W2DWR0cJ0NSaEIXC0axDSEwfFmz",
-	"DGPsM8/NQADuS6edQICXjmu/YKIGe4pmCTftAjBsPeCZ37RJ7Z6ngageji9sc/mCp6eFLteuSXZ+15e1",
-	"K4qVrvcbiIPOEy8HmDazYrC6Uxc6GGtafpGd4aqu9cPdgbCH/oeW+YZE06Xj5qL3lC0ux9fC29MaL0/z",
-	"ffp/PH9zOhCuQVebvPXXV/o7LTUqwCUZlnv294m9LdNu5ad8zFxLZee1Hi9APlu9dqfmoF5dXbUp/ozN",
-	"TtxYvffq5Nnz0/PnOKY4gt/k/0ZxBE6a9V+77Y4dAO4hXfCoH+23O+1915QXXfugTVT/a5T3rw/d4Fdc",
-	"u8Lm8PTaA910QNnW6OEJ5tx18Gzp+MXVRqRsYsB3axM8b4reS9AQ26YN7IfWHUWVgj11xeA26zoQtQOp",
-	"SAgIkItjd7CmC9ccK7zt89fa4qmawuqCMzv2bK7IV5pf4+hbHDtCoyYpXUyZ3wvQ64T1LZ2gT1W301kf",
-	"at/ETZtmVdTZFmHsC5eZdsd1JTga3OSFydbArVuARXq07a0K7shtA4RW+5TONBcJoaaZ8/OC284ddjRY",
-	"M7vfPrRO0KrZi3rErS/c9JtONx8rl272Op0192/4eze2nwgLHhvurag1DsCLYg7s7E0fzaHcC+4FxSHd",
-	"zUPeV26+Oeg92TyoepXTTRwdbgNf+S49TFHYXLKTY5J3uaNT7XM72nX3bioPPQM3zPXU8aG8j84aAjsb",
-	"CARBnQ+ydqQLDOhA5A+FtFYRooAlM7vhpROW88DrerptzDYQ5XgNTeVigUdibCiMiylucLKWPIyxdFM8",
-	"Cl8O9i//ZDA6EEErca7LSbCwls63WibH+R2GRfTno5Vep+McCH9oXjPz1FMqb8u9DJpdu9PyrsG1PzRf",
-	"/aD3bQcid24BdQ2eK06Z+9MWPBeUFrvlxQ6wj+UGIgjmFlRrputADK1eGa6Lvfy/+gQ375+C/5GmqyPP",
-	"XJvLzIzlvNHWBReo1Ixdk+QVr+xVrr622g3FF5vvb1ZszsjZrSRk5PcLVHi5BB8niacwXmtZFgDwZ2ia",
-	"2fJsV0B9CoGxokJDaG7J4FozcmEkOV9QiLvb0W1y7RsOqGPHjCvfIK4A/hyk2aeE8gtm8gKZHPRveHXM",
-	"zc3W1x4FjHBTzoe7uzi+meVypT8r7ltaqTHs2SnQssGZvzxjBHJSvVbXZyKaupqYWSmnmE9Q3NnbXnvp",
-	"dlNv1Vs3aUIU/GVmuXOweVB+fyoO2MKO5/dKw4Du/uYB1ZtFcdzhNstpuMwMvY3eNoPrd+T9nZ7KM5c8",
-	"8Wqt6qzcxFGDgrd8DBaqYefF5xY8S2N2QUgC7AyeDGYYdHN+AYxN2bNwcZmL5G0GokjAu9RTcwoiTDzU",
-	"0wPWDg4EGEJ0txrSEWTbbESTgXOIcBbumymxhouSVii0+sVEf6nQbyGSL8I7tm+vJv4uIXKUXi1FcXMK",
-	"44xZxi3xs91zcmcKC+Yu73PEBTfbazjbNfY7s4Lwzfmv3B9pHeuVpPUvZr7/Lqzkqea9N3dLlkNaczR5",
-	"K9/Z1jrgjVTYIqdBu+/lzW/Wci3bphcO2akcbtyNSSYWdGrLhhrSX26d345f/fnMNaz64H+YdHN6Iz/e",
-	"mB9m/RbsaS8B+30lNx6H8WxeU+6cLBsJa9x/bZNTxhINnkh+v3yVAX9gxl1O9g0Z0M2wgv085HjfKv/C",
-	"2nehmKuZcWebAvp9YQImwavVAqpZZDu3TzGaLLdFfCnzgCWCxdXpO6C/EmroiGqfltG7MTns7Be15+S/",
-	"/vP/kIlUA+ECmiK60rMMPiCvRAMNGxyvH5g5YzThsMS/j5AOFbb0BPDwpykJo7Zwnhqu81/HBDmK1nBB",
-	"eXi54urXjzfwPVxl0xZFUI9Y7Ai54qH2+v59UT1bfkxSOaZpcWmc7TxlM1iz0vdtCVfx+f7eXrf3qN1p",
-	"d9rd/uPO44477T1tgvosE9ZPEXrBxsZvDVXSse0iK28VXR3gXMZsYVAJ1/opCMuSCMaSij5yX3UkuPl4",
-	"8/8CAAD//w==",
+	"7H3rchs3s+CroOb7TlnyGVIkdbFN/1J8iZXYsi3Jn7MJvSbEAUlEQ4AGMJIYR1XnIfYZ9sHOk2x1A5jB",
+	"XHhRJCc5td+PpOThYNDoezcaja/RSM7mUjBhdNT/Gk0ZTZjCP0+YUYvDsWEK/pUwPVJ8brgUUT86ZSMp",
+	"Ek2MJFeUG3LOxlIxomAIF5N2FEd6NGUzCkPZNZ3NUxb1u3E044LPslnU78SRWcxZ1I+4MGzCVHRzE0en",
+	"U5mlCc5cn3Q4pqlmQ3I1ZSKfipgpI5rOYPIvGdOGjKgQ0hCdjUaMJWQLXlBsnGmaEq7JnKkZhfVuPyVD",
+	"ozI2HAj8IrXfJDO68IPb5O14zEecpmSUcsARGcs0lVeEGyIvmbKzG2oyTUYyYe2BKC9dwFp/iWCeKI5w",
+	"AdGnuECJe5QjQxvFxSS6AWTMqaIzZhw5jhI2m0vDxGjxI2vAziG5YAsymkrNBDlfIGQW6Jhkgn/JGCyd",
+	"pHLCR7AexahhbXKIq+YscU/IFTfTHKkDAR/dGktV4Pnw3RFMtU2o0FdM6WLEmCvEf5o+0EQxnaWGcKEN",
+	"owmRY6IyIYBidCA08g8xmRJPc8SbKTWEKsUvmSZXU56yyleJNjxN4Tsa2Q6ooQg3bXLCMu0+DQAjRJQk",
+	"fDxmiglDzmWyAOIjH7DEvrDX67XJj2yhCVWMXLC5we9RQ1JGtSG9PTKVmdKWqByQbMUjiiNBZ0CugCgt",
+	"oEoj20f7o874gO6xVu+8m7T2Ro9Z6wntnLd2x13WS/ZG++cHNIqjGb1+zcTETKN+b38fZcX/uwvcYAxT",
+	"AMT//mUwuO51W4PB9aMXn/7znw3cE0dnVF8cJe8ojK6yyhGSA3BrqL5o+8XN4eV8aQY/EMURyBVXLIn6",
+	"wMXhCv+p2DjqR//YKXTIjv1V79j5LSMrpudSaIZ8/B1NTqykwr9GUhgm8E86n6d8RAHGnbmS5ymb/eev",
+	"GgAOcAlLMZSnUT86mxYyj/RNJNMERH9GzcjxMELTJ3Ml50yZBRlEXMwzM4iAG2Zca6etmFIS5OyXYIKV",
+	"gzzSYOYojuYS1JiK+tEOvhvdfIojqxii/l4HtB03yAxH4pKmPPGgF8SbGjPX/Z2dKRUJFxOm2iM585jQ",
+	"O9yOa/lxN5tS4p39giVFmRFCFMLSaDqWasYSIhU5V4xeaBDOLGWWX7gmiRxlMybMUzK0KBsS4BdNGB1N",
+	"iRyPGQJPxpylSRuAfCbFOOWjO1Ob6gti9MXnTvfVz/9rt/uxd/rzD4/f/NB7+f7sZPdN98cnz2EJVI2m",
+	"/JIlhIJ6oRfIEWQGxgmUjUbLlJPlSUEW/L4fvTFRQEha+aj7JsnIoS5QsQA7C6WXbHETLjxG2rFUigma",
+	"ZyqkmTJFrqS6YGob1h/Y+OuWRovbUt7kNoHtBuyE1hlBfynVOU8SJu5I3LcitQYr0wDqVDpjlDiwyZW6",
+	"+Hx58bj704dXP776vvVF7aGZdosmYAoAGRXy7hbkLSDdlLTjfMR9kdUZTqCWVQHnmcFlgM5KJArY/dLn",
+	"CHSSoOkLENV7ULeaKXB6xpSnLLHcBS7AU2JCRZLACq2Yfvf4fe/No49Pftr78eCse7x/0nn2r5BG+2XN",
+	"aKH106CCuYV+tKPvjVylxZaXCEQ7Z95zQjV3LM1LmYnkT1BzuZ1j11ybMsvvFeg8luDPAEibolBI07Ij",
+	"7gOHxxLc6KnVUtJrIOR+rvk5eHeW571gIB7f0UUqaXIm5WuqJuy+fQSuSQrfBX+WCtLt7D3ef3RAzheG",
+	"lZVHN1AeDiZipLSjN8bo3I5sGSlbduR924imVZmCe+loxOZGI2pPmbrkI/ZB0EvKU3qesvtTCVwTPc2M",
+	"AdufyCtRFvIAlw4IkgVQbIrNcMw9S7kLGsFjQEYlik+mhgh51SfWwJaWh1YWrE5CDT2nmhVCaVUi/F76",
+	"puKGabI1ztI0JqkcXYCpVowmLSnSxXabHEszhc9fUU20kQp0jo2LKMTg1uDzGSMTfslExU6gzm/lwfoq",
+	"IxGE9YiSMynfULFwPrm+M0sU8kw0hF4zmxiwX7f8CYhL+YwbQiGY1n6hXJAusaFhSRZ7oZ8mJZlRscg/",
+	"uTH3KGpYC6e9L1etCgqxcXKBgT+Hgh8EzcxUKv4bu6v5OWUiIdS5J56MVJNBdOimwG/1yXeMKqbIIOt0",
+	"dkcXbIF/sEFUtkbdgm4lIG8h8MWgb+CGuVgOhBUkFZeNqvKDmCs5YlqDrnkhDDeLO2K2kikgm+QEUBcU",
+	"+YowoRGq/7Ks9AKHqpgTV6wYfGxzjyoA+YItWm74Nwg8r1iatlzoCU6x05znjIyowuSUzExMWHvSJlSQ",
+	"YQWZQ7ey5rzP/brUH4TO5nOpDEvesITTM0Tl3YXOVG06St0z+9UWzNIn4YfhgxVx6+6H4paDSWYAJ0Ga",
+	"by54+fAWDm/huG/lvACxh9XVDduYyHKfxNRRlkyYsbgb0yw1mPKiIqEKuLo8zzM5m2eGkXMchPgtPFC0",
+	"OzaE0XNAvxQ2g2EyJUrJMfLcTgXB9EAM/XTDNjllNj85onMNpgv+5sIomWQjgMGmDX0GOJVXllYe2imf",
+	"TKM4yoQ3SaW0cPBiObcXR9ct+GbrkirMvMDHLWJe4xT279NivH3wyk5n//GhmPQmjp5hrA2RB3JvknAA",
+	"n6bvbP6LwxyYpo5rKWdEl5FEZeASCUKJYFe5x081oS5h3srm+LuwQQsqXcEw81ZIxLmjb7h6m03rR6fZ",
+	"bEYV1xbn1Bg6mrKEfMmoMkyloNyAX4EQY34JZE9TZgjm5dCzt8Q/SqJ+VM8mAGfPg+UWsKzmc8eRNzmc",
+	"Xxu4HX/KmQowhgl1iysLVkxoqiU6RlxooywH6e0Sgu6Og3JGuZI0jn3Kd8PMbojS1SM++vdsMtink39x",
+	"SPuUgyLPf2UjROezTGnZsPH0dk5xJ0NqZFJYKiWp5agYGE4xwDBL4JehYNfGfmlYxiRb/NA5+lXyN78e",
+	"Lo555+r4tHN9/PL91dsz+dub5/LqzUvJXz/7YQ7vJK+O1U+/HV6fvpz/fCQ61UT9wVq0Pmcps/J14hLh",
+	"t5QzYCIXVhjpkl6425Hn7wMhyrORmK6v8XXxc20DKb2iC+32xPpFgjFILpamsrsBbrXnUqaMihqF8+ma",
+	"iPySszTJc1MVQgtWTSeDCFFvOyqrvqekfRVb/rNV6D5OqXVclISQDdwOXgZpLSA1NuGiaR6m/C4YYMAm",
+	"CL1N8cuw+zZfMqYWua9TNifuzQ1MSUGTI/GdHRU+emfnCh+9d/OGz145GG4CJFfX9sPp22PifiVbJy+f",
+	"kYMnne62zQq5BfdBHfLEogC9BdCcQ/hrGJPhjo0/AHgbgAztDh7Jt07LNHFkbtovK6ulgDlizwRNHPyK",
+	"0bRphy2QWGTaKb5HwL+qGj3vvkXyos5//sdlsiovhiFDyIsy2eXFZkS3yzjFyd5eRJ+qCHFgNGHgSIDC",
+	"BwX3HNGkm5h4UZg+l96Yz8HVt1UD3JAxF1xPWfKUDEWWpm6PnxuiKPoXYBiZSCqoU4yiW+2N9U0cwWib",
+	"2bLqqYxOP6BWWWA/4LUewKmYNa4U/DsgIoBgX3tKhnqamUReCTfCJZH8upwq8FJqgYsjP6gimv7nDehU",
+	"Q/YJLug7/4klv5/mE1cJ6xDSRNi3mZln5g3EwBPWVG4wsz+FnvUcnV+WkCRTvjZDZaJCtjxU+uVrZNg1",
+	"eHfdNjlhl0xkjEwUuyLd3n+AuwjjF4yiFHsAEazPOO7mUxxxcOhmepInzB/92Hu3d3Jw9vhfnZ96P+99",
+	"d/A8iiMlEddUaw6+pQnCpsijLPC13dLq8hhEeXWBn1NltPfz3Cdwc92wmV7nI1l0n+GycjioUnSBtiFZ",
+	"tYsfzFXw1Vqc1AyQRdIyVZPjrqRxCoyWmDpE9AZ8XeK1E5myw+KzN/FaLZhTsARaQdcSaA3k3hg0qyGf",
+	"FR/OSbUMNEeaEmCeu0pg+Ye3B+psMWdeTGsCzvNlOvrm2IxzZl4u/ciODaI/52xkd6HZNYYbVBArmI28",
+	"eFcxr0qhaQQLRBB+KYvB5lMGcdBKkgaglY1vAHLZCgc/3IK8gHygbUCKGnl9UsfNWSOjz8PUFyMIeFxP",
+	"9vYfEZf1yWs74sLbkmPCLpla5M4M1hJgEr93fb3MB//7V+ZAkE3FCH1COudYx6FdrRPTBrMEy3ewo29f",
+	"2nOLMAQ8qiAOwf0H96UY3eE5k/O0Yh3ulUQ1AfI0q8L7oqFIKLa+HkzoGREiznOZGfuC3tiGBvFkkw3N",
+	"af51RUoSgqkSMHI0ypRiCZGiEkyEjFM3pgUnLTfcftItm/2xWBj+1HKbca2jZEhsOLdtSemysmVAVjJq",
+	"DbBlxhSQ8Ors7F2pnDWcB1l9LNWMGlu1u9uzuRBb0Lv/5ElQ3mvlolLgm0tKrZx4KpUhGtNbC4+cCy4Q",
+	"UY4Q5TUvFbV1WvzDyZEtNOUJE4aPOdPrZ7ul/K6LL73WRmQEBnlFoHkqMzVqdMOv2DmZV/zwkRQ6Sw2r",
+	"BkzoLGs1yh3DZ3svDr5//EPnde947/3B6eMPnahQZ++7pNfpHbisYrGqTKVRjP8vMOMmaUs12bHv650v",
+	"3RaMr6uz1d6sxqWWCbAe5hr1mzntDB77mQBtTv1cCFe0UMxZW341tryl35CptOQvAAJLfoLF6wb+gWUG",
+	"8A0+wDduHDFqEyeJYlqHq21m61XEW5srCRxMtwDEfBMT+y2GKguPpLhkSuPWD0KbKaEhcCR0QkFtEyk8",
+	"b9diSeeLH4JSAohbnf1Wd++s86S/2+l39tu93c7P4OzagsIlr4WvfLf4oN1GQabV597x+KeLx933M3gF",
+	"BWh1eVYUR1JNqHBb5fgdqSafH7360ns9++kJ/W5p8OlLZDZL88MIaajNuIwUS7jRUb/bi6MkUzj3Gx31",
+	"93u7oIkzJZ7JDCLXHjCq4pMJU7BWsJBzXpPnsqZDK7ezdt233GIp0a7mKohcIaTUgJG06aP8WIDPTeMO",
+	"gGFqxrF00BqvrSAmjF2pMvxBz3FPc7gdJJrgg9R+HY+HWN9EKn9eoSwzK1gst40JNaxl+IxtojQCxmzI",
+	"/opireDnuZfXgbQcnGXTF0y/XDH74lxd1FD4Ml0PZDl/J6Qdk/CEbNnNe3Qqkyxlla2tmqStxRu/xUZV",
+	"VSCXrzF80/oJ8kro0lmJILCrivUKZ2sdoDa1sNZHMqH9AohirC8TZKzkDHOU9rgMOup/aPew0Zjmembl",
+	"MuxbVf2yZlDw6jJD9pGdkw8nr0tl785ZfuX1FEmonp5LqpJNXLcNFVoNEXff8Uww8VIovlAB1KWxxrqB",
+	"t+jdR0ecMta9Mc4BXmaPl4uD210kp5jcbrmTZTzRJJXygqT8gpEhoHDo9vhZQs4XhJIPr4+el4mwFtHB",
+	"jurB3qqTT4etn2nrt07ryefWp6/d+GDv5p9NdIKVvebaNO8rorsMzARcEBPBrsC+oOBUHWYbdv5SMVag",
+	"nP62LoUzW/flUHTK/kTZmej+Zc7EpzgqdvctRepxhk8aNCQKAYj8VJMNBKp8sFHOAX3ahmxDCFwVgHdU",
+	"a0I1GY5sbQJW0DBqzSgMRIByW+rSlSnVpsGJv1spwxozW9VeiJHS4pbpldMlaQb7vNAvfVsNXLh4D3Sb",
+	"DJ0XNiRbXzKWsWQ7JkPH1+DGBc7dQDjvzh70RTfOHtnYBh8u9/jIFvWlYLhD7Dfjgk277XLFloMhigOJ",
+	"Ct11fzzFzXCnXYYCY+/yWYtnJ/n8xbNnwQTF0xcOpuLJoYfO0eUjN9MziK+aAjHrZ2IRZZraU1X+0FyY",
+	"zHdh3LrYq9fe6/5/FXvtl1Vlb6/7d9GWFowGS7aGbCvWZcmhRA7X3vODfz0++anzZvfZ/nePjp+8P7zP",
+	"8j380Jm8YLCKxxDlymCLau02D+m1yRuqJlxoMmVpQqghu93/gC+777hPd8H/cNvFELwAw7Av6IdoA8Cu",
+	"ZONG3rL1fJliid3K8f6DL7dbx9Q3n+o7YE4EN7JMzdL+Avd1qvWuWDan2ZchkSqx2ZbNzGCmRN0MVvOe",
+	"AJEHqNFw5DJV0UyTiWITahixPGmLdmPCUjrHum+apq1RKkcXMR78Fdns3Jbe2FQSHSmpl0Rxt82dVHIY",
+	"fmwV5Gf2B4TUoF+cpg3aFKYMc+oHe9HqJhllCKuzOkthj5mAjfWTxkDYGU9Tbs/XlKGwC70lHAFeqmAc",
+	"l/FfmqvXtImwuitIyEMe4SU8hMA08lU5Hm3YRHOyXWYRX+OASprNKE9dg4ckw8gr45WqB3xxE3NfwHOI",
+	"Y4IHL9w8waPTYsrg6QdujTpIXmOYk9cdW08LJeMKFhvsFMxowmx10y0Tq/+2En83K3Gr9GqRWgQDwERS",
+	"qr3jKXOnHm+fDs0Z4w+nQ1cr1Bxo1KxlNfZNdWk+cUWTkq0OyYTh4DBbPVKp27eScEvIVu+RARyVFMs6",
+	"GWuoN978xMI9n0NohsULVw0ifB5qLQyWfVMie6LCggwqbsq1kWpRpsHjP2Bo5YoaKHjaVPn4lLDZ3Cwc",
+	"Q4QCpmMsEOQ0zYtbg1rY2xUtrdBTNdSWFdd63F4pacopBlR2t8Rdcy3hx6m0388x80BbZntKhqBHbf22",
+	"ddqKvQUls8k0P1hb3ThgqjHzDuq4lnjxx0Yq4uz7h8Q2jd6NMQiWmSETOq84bKvcl24TKgKDsFoLAzvY",
+	"8/r3usOj12ZiPAQx7rPKcZF/WZp2adhTK4O8PAFy02Trlp2HsVaiCrgfTewZAteeIa8jKs75jaQY8wm+",
+	"atMaeZ2iDVzaBAySLWu74hr5fomJKrzJ2x2T2mgDoMml9WcVQt1YUkoV2S4KPNmXKGS7YM+ghvh8NY1u",
+	"c6ZEcxa9HDxSJzxcEHbNRpkVMR8/3iKdvizj/Fd6kZ2KD1nzBTv34QkWyca7Zwvu4DOuypijUr7X9MAd",
+	"RSnvUGdBaOLgD82HFz76KEhlgoxkbdtnVUxzhxRAozf11zitd3VQbxqQbTc9m7nHquQH2jUwsw0x8oaQ",
+	"CKI9SlOccxy+e3t6Rooqy2GbHBlNZmx2zhT2bBwILegF+zyimnn/6IorFpNM4PakrbHUuSsL3oPN8Zdo",
+	"DW7GZ1h699Gjx4/2u51Ox6f3nfCNeYqRuz9w0pBjBbXhtdrnxJ+FssNdUbxXfe4Myd0VVah3buLw03fw",
+	"IGtnZUCjzJihCTV48N/rt021jM3OHG2gw8FdtezUdxntXNuWUbf5yaH1rvKfe6LoU1ya8G6UcvtC/tSw",
+	"rZx0fLomyfBZlqzLqi0ISwm908j0mdewK3Vmk9LMpW6pV+wjkqLwCX2MD4JfkyY9FopvTZstcesCvcr8",
+	"SeT1lR15kblTDNUlvITHTfHhxhbTzgPfWX4ebLMKlGbFtHp0/VTnTajFmjR8rYjT7yhoScZU4eH8sWIM",
+	"+7zkhwetuGuyNQSBskEGyvhwu4SqzaOD4mCiAyIELBT7wp+vIDfUdetR/Ma/HSivZSXAlhlKVcBOzZXy",
+	"yLnq2yCVbIF4ixM7A/zpplCaTZTydGw8uYl1VVznfsotDi++KU5NVlFaUnl17KQ+KsPzZKWI9FfJBUue",
+	"lnMnTaeJv10GJVeztWPD2CohrEndrIjUqetq64RAgTdVwM2rNCtV+W9EJ3eKoIFAmxUqWgYrShUbzMn/",
+	"pEB+k2JDD8Kdyg1XWtAav+UmdRUpbGTTmF1wC4xDIxvkAIpqlvLBROkzArmebyKwN3kFswYKsyiKaTA5",
+	"sT/xsCRwWNIIpNQ9wDdjrXQJSHiCZ9fg59o+VsJsURyERJ89fN4f60fs2qbtTaZJt09mMmEpYSJBLztv",
+	"GB+c1lrfZsDOWV3IGzqacsFaitEExhJ7+N61NRuWIARDCP+SmcEUmzFsNjf6M7ue0kzXs23V5dV4arbs",
+	"HL89QggBKp4hXH5i8PZ4WldNhmiKw+PQSzgDvaCGcqWx17tVIyYVts2rsAK87prbu6Nm7XkyRgjyRm7l",
+	"5m34q+a/sai/97jX3V3tJ6NgwP/zyOGw86z3Yu/7gx8ev+4c997vnTYchiqgqu2i0yKGh7finN+nVNfa",
+	"Z1XWtHajbRZ2r6twat4wLpy+PFsdT/UsLyKulnbmv5U+C6oV2+8uPYnlUH/LLEmzcg/66aSMjKgg5ww7",
+	"uoLhYRsp843IvI73c6qHhFinIVfVajecjmrOUtx3qXXFC76VA1CQQ2XCd61vE3BSpxLUHHZW4SNmu70n",
+	"ie0m61JA1UY63zItUWnL80c2l+64jXTb5mx+cas3ke0ZF3Cjq31abr2jvCw76wCxefHlzL2qYJiVvbEH",
+	"9nBgdX96o7rdu1TphoAWdbrh06JSN3waNgzBrclRprjBsp6Z6zaI7XQPs6ZeUoei3FCZajLcqBvvML+G",
+	"CcMMfKfck8D25+RiLH1zG2rDV2cmC3f3DOvlAY4Z5cJQLpjStdLVCTfT7By1ZK4zi7+iWi/Q4vt4p8/D",
+	"h5joffgwP/f58KFznR8+JFuHR4ROAAPgDGHF+DboiuBWEogUzJQNBCxF0VEeS+bg2yRzRblQQ4aNun5o",
+	"rxGZMiLnTLSsxzsQrt3TecZTY3eMXdMFbEso1YKcS4xRMJXNTXsgBuIf/3BQUHfxkYanh0WPvVoG5eFD",
+	"fO3hwzZ5kfcmtXeaUEGGuEs1jC3qfLblgfbOkBQDwQ3Z0oxBKGrbeDCqUs5UveyT6rxuAgFUbCRVYr8b",
+	"xOa2NYjBna+BwDIMrCpT3Bgm7K+j0raHRyBuSOBRNcTGw3p639XOlKrVgkue/Mk2FHfy0e3PD33h8zDO",
+	"jeBAEAwZXf2AC/vH6aK4RsVVi+hax812M2j5wKFVa0M0ukEzUwtykpQ7nlpYsdweBkjBADZ8FxWYQN6j",
+	"iJy4srdGtrox6cVkNyb//V//t1SQsP20NAtqBXeOVcAEJSoHd2ZxTexxCnLOplwkhJuYCOAM77/j8s+c",
+	"Pba/JAwUqvZoxBYRIykEG1ndQ/FqLtsVBjxTMdEkm5NUattQZGo7c4oEvC2ALj/p4m4IA0lWFsPD71+E",
+	"eN/5arF9M2yTo8BmgfuL4Z7rGoeDOX686Mb2wN4R5hrNb+13iCbnC+I6B8fobVxZ/q7c8faAHMDLLv7a",
+	"jq1KIf6CNLyJrHb3WZEncDFScYZFqqKKopAHWMhEMkAsYt1uqbs5nOqw3a81Gb6WI6fqm7Bja57xGqbg",
+	"WKibBCCnSGvt2Av4zIfsw5hoWaFh6tol+6sRplK6LSqekJRR3Ac2VlJqnbil8GuYWU1V3C8HeLPtWeu3",
+	"xXldmd8Wh5yS7w8G98V5ZWqb3qESLbQjsnkmQHxAn1Y6QFNjmzWHWorb21xsF2iPp6KefIBxdZscBt6S",
+	"bQ2oCePYDWlE53g/hE1D4nURKDB5YUxMLhiba1t7y00Rpmo5EDY17piiTH3XigE0fTWZ0idfbfag71Z3",
+	"M0S8/O4X+3u+wLlXBL8HywqeDsTvrVYr/w++MUzl1ZD8Trod8ruVBfs4b35NtpwYbeNb8Npup3hvyidT",
+	"HB938LcnwW95v2t4QUjE3u9kNz7w7yBxD32PW/j38PmL1y/OXixhfdtgVgfHyZAUmtD5nFFsQwgMX9Ys",
+	"wxj7zHMzEID70mknEOCF49pLTNRgT9Es4aZdAIatBzzzmzapXWE1ENXD8YVtLt9d9bTQ5do1yc6vMbN2",
+	"RbHSzYUDsdd54uUA02ZWDJZ36kIHY0XLL7I1XNa1frg9EPbQ/9Ay35BounDcXPSessXl+Fp4MVzjvXC+",
+	"T/8Pp2+PB8I16GqTd/5mTn9dp0YFuCDDcs/+PrEXgdqt/JSPmGup7LzWwznIZ6vX7tQc1KurqzbFn7HZ",
+	"iRurd14fPXtxfPoCxxRH8Jv83yiOwEmz/mu33bEDwD2kcx71o912p73rmvKiax+0iep/jfL+9aEb/Jpr",
+	"V9gcnl57oJsOKNsaPTzBnLsOni0dv7jaiJSNDfhubYLnTdF7CRpi27SB/dCqo6hSsKeuGNxmXQeidiAV",
+	"CQEBcnHsDtZ05ppjhReZ/lJbPFUTWF1wZseezRX5SvMbKn2LY0do1CSlOzfzewF6nbC+pRP0qep2OqtD",
+	"7Zu4adOsijrbIoxdcplpd1xXgqPBTV6YbA3cqgVYpEeb3qrgjtw2QGi1T+lMc5EQapo5Py+46dxhR4MV",
+	"s/vtQ+sELZu9qEfc+C5Rv+l086lyn2iv01lx/4a/d2PzibDgseHeilrjALwoZs/O3vTRHMqd4MpTHNJd",
+	"P+RD5eabvd6T9YOqVzndxNH+JvCVrwnEFIXNJTs5JnmXOzrRPrejXXfvpvLQE3DDXE8dH8r76KwhsLOB",
+	"QBDU+SBrS7rAgA5E/lBIaxUhClgwsx1eOmE5D7yup5vGbANRjtfQVM7neCTGhsK4mOIGJ2vJwxhLN8Wj",
+	"8OVg//IPBqMDEbQS57qcBAtr6XyrZXKYX89YRH8+Wul1Os6B8IfmNTNPPaXyttyLoNm1Oy3vGlz7Q/PV",
+	"D3rfdiBy5xZQ1+C54pS5P23Bc0FpsVte7AD7WG4ggmBuTrVmug7E0OqV4arYy/+rT3Dz/in4H2m6PPLM",
+	"tbnMzEjOGm1dcIFKzdg1SV7xyk7lVm+r3VB8sfn+esXmjJzdSkJG/jBHhZdL8GGSeArjjZ1lAQB/hqaZ",
+	"Lc92BdTHEBgrKjSE5pYMrjUjF0aS0zmFuLsd3SbXvuaAOnbMuPIN4grgT0GafUoov2AmL5DJQf+GV8fc",
+	"3Gx87VHACDflfLi7i+ObWS5X+rPkvqWlGsOenQItG5z5yzNGICfVG4N9JqKpq4mZlnKK+QTFdcTtlfeJ",
+	"N/VWvXWTJkTBn2aWO3vrB+VXw+KADex4fmU2DOjurh9QvTQVx+1vspyGy8zQ2+htMrh+R96f7KnAqA3Q",
+	"03DxadnJeebyLl4jVv2cmzhqsA1WBMC4NWza+LSElwZMTAhJQBLACcLkhG5OTYCdKjslLqRzSQCbvChy",
+	"9y5r1Zy9CHMW9cyCNaEDATYUPbWGTAbZNJHRZBsdIpxx/Gb6r+GOpSW6sH6n0Z+qLzZg15fhzeO31zD/",
+	"A+XPMclyAYybEycnzPJ8SRTsTpc7yVjIRXl3JS4EwV7+2a5x7omVoW/OuuWuTKu4tiTofzLf/o25sMRK",
+	"nmreZ3R3czmkNcewt/LYbYUF3oOFjXkaDMNO3nJnJdeyTTrwkK3KkcrtmGRiTie2WKkh6ebW+e341Z8K",
+	"XcGqD/7NpOuTKvmhyvwI7bdgT3v12G9LufEwjKLzSnbn2tn4W+Oub5scM5ZocGLyC/urDPg9M+5KtG/I",
+	"gG6GJeznIcdbXvkla9+FYq5Sx52oCuh3yQRMghe6BVSzyHYeo2I0WWyK+FK+AwsTi7vot0o3zTufbTsm",
+	"+53douKd/Pd//R8ylmogXBhVxHR6msEH5JVooGGDz/Y9MyeMJhyW+NcR0qHCFrwAHtp/kZuyhAlyFK3g",
+	"gvLwcp3XL59u4Hu4yqaNkaAKstiHciVL7dVdA6N6jv6QpHJE0+KqOtvvyubNpqXv28Kx4vP9nZ1u71G7",
+	"0+60u/3Hnccdd8Z80gT1SSasnyL0nI2M35CqJIHbxV6AVXR1gHMZs+VIJVzrpyAsCyIYSyr6yH3VkeDm",
+	"083/CwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

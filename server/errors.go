@@ -21,6 +21,9 @@ var (
 	errNoDatabase = errors.New("database does not answer")
 )
 
+// retryAfter is the Retry-After of a 503, in seconds.
+const retryAfter = "5"
+
 // statusClientClosed is logged for calls whose client hung up before the
 // answer; nobody receives it.
 const statusClientClosed = 499
@@ -95,6 +98,9 @@ var failures = []failure{
 	{errBadCursor, http.StatusBadRequest, "invalid-request", "Invalid request", false, "query:/cursor", func(s subject) string {
 		return fmt.Sprintf("The cursor %q is not one this server issued.", s.cursor)
 	}},
+	{store.ErrUnavailable, http.StatusServiceUnavailable, "unavailable", "Service unavailable", false, "", func(subject) string {
+		return "The database cannot take writes now (full, locked or read-only); nothing was stored. Try again shortly."
+	}},
 	{errDraining, http.StatusServiceUnavailable, "unavailable", "Service unavailable", false, "", func(subject) string {
 		return "The server is shutting down."
 	}},
@@ -122,6 +128,9 @@ func (s *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		}
 		if f.noRetry {
 			w.Header().Set("X-Should-Retry", "false")
+		}
+		if f.status == http.StatusServiceUnavailable {
+			w.Header().Set("Retry-After", retryAfter)
 		}
 		detail, field := err.Error(), f.field
 		var fe *service.FieldError

@@ -45,6 +45,7 @@ type stack struct {
 	eve    *gen.ClientWithResponses // org_b, usr_eve
 	keys   map[string]string        // user → key
 	server *server.Server
+	db     string // the --db address of its database
 }
 
 func setup(t *testing.T, o options) *stack {
@@ -65,8 +66,9 @@ func setup(t *testing.T, o options) *stack {
 	if o.noValidation {
 		mode = validation.Off
 	}
+	db := testdb.DSN(t, testdb.Current())
 	srv, err := server.New(context.Background(), server.Config{
-		DB: testdb.DSN(t, testdb.Current()), Runtime: o.runtime, Runners: 8,
+		DB: db, Runtime: o.runtime, Runners: 8,
 		Validate: mode, PublicURL: url, WaitLimit: o.waitLimit,
 		RateLimit: o.rateLimit, RateBurst: o.rateBurst, Logger: logger,
 	})
@@ -76,7 +78,7 @@ func setup(t *testing.T, o options) *stack {
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
 
-	s := &stack{t: t, url: url, keys: map[string]string{}, server: srv}
+	s := &stack{t: t, url: url, db: db, keys: map[string]string{}, server: srv}
 	s.alice = s.client("org_a", "usr_alice")
 	s.bob = s.client("org_a", "usr_bob")
 	s.eve = s.client("org_b", "usr_eve")

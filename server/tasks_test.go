@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"net/http"
 	"slices"
@@ -10,7 +11,10 @@ import (
 	"testing"
 	"time"
 
+	_ "modernc.org/sqlite" // the driver of the lock the test holds
+
 	"github.com/handinger/handinger/gen"
+	"github.com/handinger/handinger/internal/testdb"
 	"github.com/handinger/handinger/server"
 )
 
@@ -461,5 +465,50 @@ func TestNULNeverReachesTheDatabase(t *testing.T) {
 				t.Errorf("the refused calls changed the task: %d turns", len(got.Turns))
 			}
 		})
+	}
+}
+
+// TestLockedDatabaseAnswers503 holds the SQLite database's write lock from
+// another connection, as another process would: creates answer 503 with
+// Retry-After and store nothing, /readyz says so, and both recover when the
+// lock goes.
+func TestLockedDatabaseAnswers503(t *testing.T) {
+	t.Parallel()
+	if testdb.Current() != testdb.SQLite {
+		t.Skip("skipping: the lock held by another process is SQLite's case; PostgreSQL has no file lock")
+	}
+	s := setup(t, options{})
+	s.create(s.alice, gen.CreateTask{Input: "before the lock"})
+	other, err := sql.Open("sqlite", strings.TrimPrefix(s.db, "sqlite:"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	ctx := context.Background()
+	lock, err := other.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lock.ExecContext(ctx, "BEGIN EXCLUSIVE"); err != nil {
+		t.Fatal(err)
+	}
+	res, p := s.do("usr_alice", "POST", "/api/tasks", "application/json", `{"input":"while locked"}`)
+	if res.StatusCode != 503 || res.Header.Get("Retry-After") == "" || strings.Contains(p.Detail, "sqlite") {
+		t.Errorf("create with the database locked: %d Retry-After %q %+v", res.StatusCode, res.Header.Get("Retry-After"), p)
+	}
+	if res, _ := s.do("", "GET", "/readyz", "", ""); res.StatusCode != 503 {
+		t.Errorf("readyz after a failed write: %d, want 503", res.StatusCode)
+	}
+	if _, err := lock.ExecContext(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	lock.Close()
+	s.create(s.alice, gen.CreateTask{Input: "after the lock"})
+	if res, _ := s.do("", "GET", "/readyz", "", ""); res.StatusCode != 200 {
+		t.Errorf("readyz after a write succeeded again: %d, want 200", res.StatusCode)
+	}
+	list, err := s.alice.ListTasksWithResponse(ctx, nil)
+	if err != nil || len(list.JSON200.Items) != 2 {
+		t.Errorf("tasks after the outage: %v %s, want the two created outside it", err, list.Body)
 	}
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -134,5 +136,29 @@ func TestIdleConnectionsCannotLockOthersOut(t *testing.T) {
 	}
 	if open := len(held) - closed; open > 128 {
 		t.Errorf("%d of the attacker's connections are still open, more than the server's 128 descriptors", open)
+	}
+}
+
+// TestUnwritableDatabaseRefusedAtStart makes the database file immutable
+// (which binds root too) and checks that serve refuses it at once instead
+// of answering 500 to every create afterwards.
+func TestUnwritableDatabaseRefusedAtStart(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := "sqlite:" + filepath.Join(dir, "h.db")
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"keys", "create", "--db", db, "--org", "o", "--user", "u"}, &out, &errb); code != 0 {
+		t.Fatalf("keys create: %d %s", code, errb.String())
+	}
+	if msg, err := exec.Command("chattr", "+i", filepath.Join(dir, "h.db")).CombinedOutput(); err != nil {
+		t.Skipf("skipping: cannot make the file immutable here (chattr +i: %v %s)", err, msg)
+	}
+	t.Cleanup(func() { _ = exec.Command("chattr", "-i", filepath.Join(dir, "h.db")).Run() })
+	errb.Reset()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	code := run(ctx, []string{"serve", "--db", db, "--addr", "127.0.0.1:0"}, &out, &errb)
+	if code == 0 || !strings.Contains(errb.String(), "cannot be written") {
+		t.Errorf("serve on an immutable database: exit %d, stderr %q; want a refusal naming it", code, errb.String())
 	}
 }

@@ -31,6 +31,9 @@ var (
 	ErrForbidden = errors.New("forbidden")
 	// ErrIdempotencyMismatch: an idempotency key was reused with another body.
 	ErrIdempotencyMismatch = errors.New("idempotency key reused with a different request")
+	// ErrUnavailable: the database cannot take the write now (full, locked
+	// by another process, read-only); the caller may try again later.
+	ErrUnavailable = errors.New("the database cannot take writes now")
 	// ErrLeaseLost: the claim on a turn is no longer held by this runner.
 	ErrLeaseLost = errors.New("lease lost")
 )

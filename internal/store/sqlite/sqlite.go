@@ -36,6 +36,7 @@ type Store struct {
 	r               *sql.DB              // read-only pool
 	ws              map[string]*sql.Stmt // the prepared statements, on w
 	rs              map[string]*sql.Stmt // the prepared statements, on r
+	health          store.WriteHealth    // the last writes' outcome, for Ping
 }
 
 var _ store.Store = (*Store)(nil)
@@ -77,6 +78,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	if err := migrate(ctx, w); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	if err := probeWrite(ctx, w); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
@@ -146,7 +151,7 @@ func (s *Store) Ping(ctx context.Context) error {
 	if err := s.r.PingContext(ctx); err != nil {
 		return fmt.Errorf("ping sqlite: %w", err)
 	}
-	return nil
+	return s.health.Err()
 }
 
 // Close releases the database.
@@ -188,11 +193,13 @@ type conn struct {
 	db    *sql.DB
 	tx    *sql.Tx // nil outside a transaction
 	stmts map[string]*sql.Stmt
+	// health, on the writer, records whether its transactions commit.
+	health *store.WriteHealth
 }
 
 func (s *Store) reader() conn { return conn{db: s.r, stmts: s.rs} }
 
-func (s *Store) writer() conn { return conn{db: s.w, stmts: s.ws} }
+func (s *Store) writer() conn { return conn{db: s.w, stmts: s.ws, health: &s.health} }
 
 // stmt returns the prepared statement of query, in c's transaction if any,
 // or nil.
@@ -240,14 +247,14 @@ func (c conn) QueryRowContext(ctx context.Context, query string, args ...any) *s
 func (c conn) inTx(ctx context.Context, fn func(c conn) error) error {
 	tx, err := c.db.BeginTx(ctx, nil)
 	if err != nil {
-		return translate(err)
+		return c.health.Record(translate(err))
 	}
 	c.tx = tx
 	if err := fn(c); err != nil {
 		tx.Rollback()
-		return translate(err)
+		return c.health.Record(translate(err))
 	}
-	return translate(tx.Commit())
+	return c.health.Record(translate(tx.Commit()))
 }
 
 // translate maps driver errors to the store's sentinels, so that nothing
@@ -262,8 +269,29 @@ func translate(err error) error {
 		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
 			return fmt.Errorf("%w: %v", store.ErrConflict, err)
 		}
+		switch se.Code() & 0xff { // the primary result code
+		case sqlite3.SQLITE_FULL, sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_IOERR:
+			return fmt.Errorf("%w: %v", store.ErrUnavailable, err)
+		}
 	}
 	return err
+}
+
+// probeWrite makes a write and rolls it back, so that a database this
+// process cannot write (a read-only or immutable file, a lock another
+// process holds) is refused when the store opens rather than at every
+// create afterwards.
+func probeWrite(ctx context.Context, db *sql.DB) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return translate(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx,
+		`UPDATE schema_migrations SET applied_at = applied_at WHERE version = (SELECT max(version) FROM schema_migrations)`); err != nil {
+		return fmt.Errorf("the database cannot be written: %w", translate(err))
+	}
+	return nil
 }
 
 // Times are stored as UTC unix nanoseconds.
