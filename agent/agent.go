@@ -1,6 +1,7 @@
 // Package agent defines what executes a turn: the Runtime interface, the
 // budgets that cap a turn, and the token and credit accounting that every
-// runtime shares. Implementations live in subpackages (builtin, exec).
+// runtime shares. The project's own runtimes live in internal/runtimes
+// (builtin, exec); server.Config.Runtime takes any implementation.
 package agent
 
 import (
