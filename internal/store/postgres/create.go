@@ -90,8 +90,10 @@ func (s *Store) CreateTurn(ctx context.Context, p store.CreateTurnParams) (store
 		}
 	}
 	if err != nil {
+		err = s.health.Record(translate(err))
 		return store.CreateTurnResult{}, fmt.Errorf("create turn %s of task %s: %w", p.TurnID, p.TaskID, err)
 	}
+	s.health.Record(nil)
 	return res, nil
 }
 

@@ -38,6 +38,8 @@ type Store struct {
 	pool *pgxpool.Pool
 	// clock aligns this process's lease times with the database's clock.
 	clock dbClock
+	// health records whether the latest creates could be written, for Ping.
+	health store.WriteHealth
 }
 
 var _ store.Store = (*Store)(nil)
@@ -125,7 +127,7 @@ func (s *Store) Ping(ctx context.Context) error {
 	if err := s.pool.Ping(ctx); err != nil {
 		return fmt.Errorf("ping postgres: %w", err)
 	}
-	return nil
+	return s.health.Err()
 }
 
 // Close closes the pool, waiting for the connections in use to come back.
@@ -141,14 +143,26 @@ const (
 	codeDeadlockDetected     = "40P01"
 )
 
+// unavailable are the SQLSTATE codes of a database that cannot take the
+// write now: disk full, read-only, out of memory or connections, starting
+// or stopping, I/O error.
+var unavailable = map[string]bool{
+	"53100": true, "53200": true, "53300": true, "25006": true,
+	"57P01": true, "57P02": true, "57P03": true, "58030": true,
+}
+
 // translate maps driver errors to the store's sentinels, so that nothing
 // above the store inspects them.
 func translate(err error) error {
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.ErrNotFound
 	}
-	if pe := pgError(err); pe != nil && pe.Code == codeUniqueViolation {
+	pe := pgError(err)
+	switch {
+	case pe != nil && pe.Code == codeUniqueViolation:
 		return fmt.Errorf("%w: %v", store.ErrConflict, err)
+	case pe != nil && unavailable[pe.Code]:
+		return fmt.Errorf("%w: %v", store.ErrUnavailable, err)
 	}
 	return err
 }
