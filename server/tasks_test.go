@@ -479,7 +479,7 @@ func TestLockedDatabaseAnswers503(t *testing.T) {
 	}
 	s := setup(t, options{})
 	s.create(s.alice, gen.CreateTask{Input: "before the lock"})
-	other, err := sql.Open("sqlite", strings.TrimPrefix(s.db, "sqlite:"))
+	other, err := sql.Open("sqlite", strings.TrimPrefix(s.db, "sqlite:")+"?_pragma=busy_timeout(5000)")
 	if err != nil {
 		t.Fatal(err)
 	}
