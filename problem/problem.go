@@ -135,3 +135,12 @@ func slugOf(status int) string {
 	}
 	return strings.ToLower(strings.ReplaceAll(text, " ", "-"))
 }
+
+// PointerToken escapes s for use as one reference token of a FieldError's
+// JSON pointer (RFC 6901): "~" becomes "~0" and "/" becomes "~1".
+func PointerToken(s string) string {
+	if !strings.ContainsAny(s, "~/") {
+		return s
+	}
+	return strings.NewReplacer("~", "~0", "/", "~1").Replace(s)
+}

@@ -186,3 +186,12 @@ func TestProblemError(t *testing.T) {
 		t.Errorf("Error() without detail = %q", got)
 	}
 }
+
+func TestPointerToken(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{"a": "a", "a/b": "a~1b", "~x": "~0x", "~/": "~0~1", "": ""} {
+		if got := problem.PointerToken(in); got != want {
+			t.Errorf("PointerToken(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

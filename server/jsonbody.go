@@ -84,10 +84,10 @@ func walkKeys(dec *json.Decoder) (key, pointer string, ok bool, err error) {
 			}
 			k, _ := t.(string)
 			if key, p, ok, err := walkKeys(dec); ok || err != nil {
-				return key, "/" + escapePointer(k) + p, ok, err
+				return key, "/" + problem.PointerToken(k) + p, ok, err
 			}
 			if seen[k] {
-				return k, "/" + escapePointer(k), true, nil
+				return k, "/" + problem.PointerToken(k), true, nil
 			}
 			seen[k] = true
 		}
@@ -102,11 +102,6 @@ func walkKeys(dec *json.Decoder) (key, pointer string, ok bool, err error) {
 	}
 	_, err = dec.Token() // the closing delimiter
 	return "", "", false, err
-}
-
-// escapePointer escapes a key for a JSON pointer (RFC 6901).
-func escapePointer(s string) string {
-	return strings.NewReplacer("~", "~0", "/", "~1").Replace(s)
 }
 
 // decodeProblem words an error of the generated code's JSON decoding: the

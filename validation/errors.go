@@ -141,12 +141,12 @@ func schemaPointer(e *openapi3.SchemaError) string {
 	var b strings.Builder
 	for _, tok := range e.JSONPointer() {
 		b.WriteByte('/')
-		b.WriteString(escapeToken(tok))
+		b.WriteString(problem.PointerToken(tok))
 	}
 	if e.SchemaField == "properties" {
 		if name, ok := unsupportedProperty(e.Reason); ok {
 			b.WriteByte('/')
-			b.WriteString(escapeToken(name))
+			b.WriteString(problem.PointerToken(name))
 		}
 	}
 	return b.String()
@@ -175,14 +175,6 @@ func schemaReason(e *openapi3.SchemaError) string {
 	return fmt.Sprintf("doesn't match the schema's %q", e.SchemaField)
 }
 
-// escapeToken escapes a reference token of a JSON pointer (RFC 6901).
-func escapeToken(tok string) string {
-	if !strings.ContainsAny(tok, "~/") {
-		return tok
-	}
-	return strings.NewReplacer("~", "~0", "/", "~1").Replace(tok)
-}
-
 // appendParamError appends the field errors of a parameter kin-openapi
 // refused.
 func appendParamError(fields []problem.FieldError, p *openapi3.Parameter, err error) []problem.FieldError {
@@ -192,7 +184,7 @@ func appendParamError(fields []problem.FieldError, p *openapi3.Parameter, err er
 		// The problem schema knows no cookies; they travel in a header.
 		in, detailPrefix = problem.InHeader, "cookie "+strconv.Quote(p.Name)+": "
 	}
-	base := "/" + escapeToken(p.Name)
+	base := "/" + problem.PointerToken(p.Name)
 	var re *openapi3filter.RequestError
 	if !errors.As(err, &re) {
 		return append(fields, problem.FieldError{In: in, Pointer: base, Detail: detailPrefix + err.Error()})

@@ -6,15 +6,6 @@ import (
 	"unicode/utf8"
 )
 
-func TestEscapeToken(t *testing.T) {
-	t.Parallel()
-	for in, want := range map[string]string{"a": "a", "a/b": "a~1b", "~x": "~0x", "~/": "~0~1", "": ""} {
-		if got := escapeToken(in); got != want {
-			t.Errorf("escapeToken(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestUnsupportedProperty(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {

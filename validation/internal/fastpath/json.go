@@ -5,10 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/handinger/handinger/problem"
 )
 
 // maxDepth bounds the nesting of arrays and objects, as encoding/json does,
@@ -46,19 +47,11 @@ func duplicateKey(kvs []member) error {
 	seen := make(map[string]bool, len(kvs))
 	for _, kv := range kvs {
 		if seen[kv.key] {
-			return &DuplicateKeyError{Key: kv.key, Pointer: "/" + escapeToken(kv.key)}
+			return &DuplicateKeyError{Key: kv.key, Pointer: "/" + problem.PointerToken(kv.key)}
 		}
 		seen[kv.key] = true
 	}
 	return nil // not reached: the caller found a repeat
-}
-
-// escapeToken escapes a key for a JSON pointer (RFC 6901).
-func escapeToken(s string) string {
-	if !strings.ContainsAny(s, "~/") {
-		return s
-	}
-	return strings.NewReplacer("~", "~0", "/", "~1").Replace(s)
 }
 
 // Decode parses data, which must hold exactly one JSON value (surrounded
@@ -309,7 +302,7 @@ func (d *Decoder) object() (any, error) {
 		val, err := d.value()
 		if err != nil {
 			if dup, ok := err.(*DuplicateKeyError); ok {
-				dup.Pointer = "/" + escapeToken(key) + dup.Pointer
+				dup.Pointer = "/" + problem.PointerToken(key) + dup.Pointer
 			}
 			return nil, err
 		}

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/handinger/handinger/problem"
 )
 
 // stdDecode decodes data as kin-openapi does (encoding/json with UseNumber),
@@ -244,7 +246,7 @@ func walkDuplicates(dec *json.Decoder) (string, bool, error) {
 			key := k.(string)
 			p, found, err := walkDuplicates(dec)
 			if err != nil || found {
-				return "/" + escapeToken(key) + p, found, err
+				return "/" + problem.PointerToken(key) + p, found, err
 			}
 			if seen[key] {
 				// Decode finds a repeat when the object ends: skip the rest.
@@ -257,7 +259,7 @@ func walkDuplicates(dec *json.Decoder) (string, bool, error) {
 					}
 				}
 				_, err := dec.Token()
-				return "/" + escapeToken(key), true, err
+				return "/" + problem.PointerToken(key), true, err
 			}
 			seen[key] = true
 		}
