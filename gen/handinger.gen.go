@@ -289,7 +289,7 @@ type CreateTask struct {
 	// Example: Summarise the attached quarterly report in five bullet points.
 	Input string `json:"input"`
 
-	// TaskId Id of a task. Server-chosen ids look like `tsk_` followed by a ULID.
+	// TaskId Id of a task, unique within its organization. Server-chosen ids look like `tsk_` followed by a ULID and are unique across organizations.
 	//
 	// Example: tsk_01HZY31W2SZJ8MJ2FQTR3M1K9D
 	TaskId *TaskId `json:"taskId,omitempty"`
@@ -520,7 +520,7 @@ type Task struct {
 	// Example: usr_2NfXk81QmZ
 	CreatedByUserId *string `json:"createdByUserId"`
 
-	// Id Id of a task. Server-chosen ids look like `tsk_` followed by a ULID.
+	// Id Id of a task, unique within its organization. Server-chosen ids look like `tsk_` followed by a ULID and are unique across organizations.
 	//
 	// Example: tsk_01HZY31W2SZJ8MJ2FQTR3M1K9D
 	Id TaskId `json:"id"`
@@ -563,7 +563,7 @@ type Task struct {
 	WorkerId WorkerId `json:"workerId"`
 }
 
-// TaskId Id of a task. Server-chosen ids look like `tsk_` followed by a ULID.
+// TaskId Id of a task, unique within its organization. Server-chosen ids look like `tsk_` followed by a ULID and are unique across organizations.
 //
 // Example: tsk_01HZY31W2SZJ8MJ2FQTR3M1K9D
 type TaskId = string
@@ -692,7 +692,7 @@ type Turn struct {
 	// StructuredOutput Structured JSON payload when the worker is configured with an output schema. null otherwise.
 	StructuredOutput *map[string]interface{} `json:"structuredOutput"`
 
-	// TaskId Id of a task. Server-chosen ids look like `tsk_` followed by a ULID.
+	// TaskId Id of a task, unique within its organization. Server-chosen ids look like `tsk_` followed by a ULID and are unique across organizations.
 	//
 	// Example: tsk_01HZY31W2SZJ8MJ2FQTR3M1K9D
 	TaskId TaskId `json:"taskId"`
@@ -705,7 +705,7 @@ type TurnList struct {
 	// Items The turns in `seq` order.
 	Items []Turn `json:"items"`
 
-	// TaskId Id of a task. Server-chosen ids look like `tsk_` followed by a ULID.
+	// TaskId Id of a task, unique within its organization. Server-chosen ids look like `tsk_` followed by a ULID and are unique across organizations.
 	//
 	// Example: tsk_01HZY31W2SZJ8MJ2FQTR3M1K9D
 	TaskId TaskId `json:"taskId"`
@@ -861,7 +861,7 @@ type WorkerMetadata struct {
 	// Example: 1
 	Seq int32 `json:"seq"`
 
-	// TaskId Id of a task. Server-chosen ids look like `tsk_` followed by a ULID.
+	// TaskId Id of a task, unique within its organization. Server-chosen ids look like `tsk_` followed by a ULID and are unique across organizations.
 	//
 	// Example: tsk_01HZY31W2SZJ8MJ2FQTR3M1K9D
 	TaskId TaskId `json:"taskId"`
@@ -881,7 +881,7 @@ type WorkerStatus string
 // IdempotencyKey Example: 5c0f6a4e-2b1d-4c8e-9a0b-3f1e2d4c5b6a
 type IdempotencyKey = string
 
-// TaskIdPath Id of a task. Server-chosen ids look like `tsk_` followed by a ULID.
+// TaskIdPath Id of a task, unique within its organization. Server-chosen ids look like `tsk_` followed by a ULID and are unique across organizations.
 //
 // Example: tsk_01HZY31W2SZJ8MJ2FQTR3M1K9D
 type TaskIdPath = TaskId
@@ -1146,9 +1146,15 @@ type ClientInterface interface {
 	// CreateTaskWithBody Create a task
 	//
 	// Runs a turn against a worker and waits for its result. Without `taskId` (or with a
-	// `taskId` no task has yet) a new task is started; with the `taskId` of an existing task a
-	// follow-up turn is appended and runs after the task's earlier turns. Without `workerId` a
-	// worker is created on the fly with the input as its instructions.
+	// `taskId` no task of the organization has yet) a new task is started; with the `taskId` of
+	// an existing task a follow-up turn is appended and runs after the task's earlier turns.
+	// Without `workerId` a worker is created on the fly with the input as its instructions.
+	//
+	// A task id belongs to the organization that uses it: the same client-chosen id in two
+	// organizations names two tasks, each invisible to the other, and a create never tells
+	// whether an id is in use elsewhere. Ids in the form the server makes (`tsk_` followed by a
+	// ULID) are the server's alone and unique across organizations: a `taskId` of that form
+	// that the organization has no task of answers 404 instead of starting a task.
 	//
 	// The answer is the worker's state after the run. A failed turn still answers 200 with
 	// `error` set; a turn stopped by its budget or a server shutdown answers 200 with what it
@@ -1164,9 +1170,15 @@ type ClientInterface interface {
 	// CreateTask Create a task
 	//
 	// Runs a turn against a worker and waits for its result. Without `taskId` (or with a
-	// `taskId` no task has yet) a new task is started; with the `taskId` of an existing task a
-	// follow-up turn is appended and runs after the task's earlier turns. Without `workerId` a
-	// worker is created on the fly with the input as its instructions.
+	// `taskId` no task of the organization has yet) a new task is started; with the `taskId` of
+	// an existing task a follow-up turn is appended and runs after the task's earlier turns.
+	// Without `workerId` a worker is created on the fly with the input as its instructions.
+	//
+	// A task id belongs to the organization that uses it: the same client-chosen id in two
+	// organizations names two tasks, each invisible to the other, and a create never tells
+	// whether an id is in use elsewhere. Ids in the form the server makes (`tsk_` followed by a
+	// ULID) are the server's alone and unique across organizations: a `taskId` of that form
+	// that the organization has no task of answers 404 instead of starting a task.
 	//
 	// The answer is the worker's state after the run. A failed turn still answers 200 with
 	// `error` set; a turn stopped by its budget or a server shutdown answers 200 with what it
@@ -1240,9 +1252,15 @@ func (c *Client) ListTasks(ctx context.Context, params *ListTasksParams, reqEdit
 // CreateTaskWithBody Create a task
 //
 // Runs a turn against a worker and waits for its result. Without `taskId` (or with a
-// `taskId` no task has yet) a new task is started; with the `taskId` of an existing task a
-// follow-up turn is appended and runs after the task's earlier turns. Without `workerId` a
-// worker is created on the fly with the input as its instructions.
+// `taskId` no task of the organization has yet) a new task is started; with the `taskId` of
+// an existing task a follow-up turn is appended and runs after the task's earlier turns.
+// Without `workerId` a worker is created on the fly with the input as its instructions.
+//
+// A task id belongs to the organization that uses it: the same client-chosen id in two
+// organizations names two tasks, each invisible to the other, and a create never tells
+// whether an id is in use elsewhere. Ids in the form the server makes (`tsk_` followed by a
+// ULID) are the server's alone and unique across organizations: a `taskId` of that form
+// that the organization has no task of answers 404 instead of starting a task.
 //
 // The answer is the worker's state after the run. A failed turn still answers 200 with
 // `error` set; a turn stopped by its budget or a server shutdown answers 200 with what it
@@ -1268,9 +1286,15 @@ func (c *Client) CreateTaskWithBody(ctx context.Context, params *CreateTaskParam
 // CreateTask Create a task
 //
 // Runs a turn against a worker and waits for its result. Without `taskId` (or with a
-// `taskId` no task has yet) a new task is started; with the `taskId` of an existing task a
-// follow-up turn is appended and runs after the task's earlier turns. Without `workerId` a
-// worker is created on the fly with the input as its instructions.
+// `taskId` no task of the organization has yet) a new task is started; with the `taskId` of
+// an existing task a follow-up turn is appended and runs after the task's earlier turns.
+// Without `workerId` a worker is created on the fly with the input as its instructions.
+//
+// A task id belongs to the organization that uses it: the same client-chosen id in two
+// organizations names two tasks, each invisible to the other, and a create never tells
+// whether an id is in use elsewhere. Ids in the form the server makes (`tsk_` followed by a
+// ULID) are the server's alone and unique across organizations: a `taskId` of that form
+// that the organization has no task of answers 404 instead of starting a task.
 //
 // The answer is the worker's state after the run. A failed turn still answers 200 with
 // `error` set; a turn stopped by its budget or a server shutdown answers 200 with what it
@@ -1740,9 +1764,15 @@ type ClientWithResponsesInterface interface {
 	// CreateTaskWithBodyWithResponse Create a task
 	//
 	// Runs a turn against a worker and waits for its result. Without `taskId` (or with a
-	// `taskId` no task has yet) a new task is started; with the `taskId` of an existing task a
-	// follow-up turn is appended and runs after the task's earlier turns. Without `workerId` a
-	// worker is created on the fly with the input as its instructions.
+	// `taskId` no task of the organization has yet) a new task is started; with the `taskId` of
+	// an existing task a follow-up turn is appended and runs after the task's earlier turns.
+	// Without `workerId` a worker is created on the fly with the input as its instructions.
+	//
+	// A task id belongs to the organization that uses it: the same client-chosen id in two
+	// organizations names two tasks, each invisible to the other, and a create never tells
+	// whether an id is in use elsewhere. Ids in the form the server makes (`tsk_` followed by a
+	// ULID) are the server's alone and unique across organizations: a `taskId` of that form
+	// that the organization has no task of answers 404 instead of starting a task.
 	//
 	// The answer is the worker's state after the run. A failed turn still answers 200 with
 	// `error` set; a turn stopped by its budget or a server shutdown answers 200 with what it
@@ -1758,9 +1788,15 @@ type ClientWithResponsesInterface interface {
 	// CreateTaskWithResponse Create a task
 	//
 	// Runs a turn against a worker and waits for its result. Without `taskId` (or with a
-	// `taskId` no task has yet) a new task is started; with the `taskId` of an existing task a
-	// follow-up turn is appended and runs after the task's earlier turns. Without `workerId` a
-	// worker is created on the fly with the input as its instructions.
+	// `taskId` no task of the organization has yet) a new task is started; with the `taskId` of
+	// an existing task a follow-up turn is appended and runs after the task's earlier turns.
+	// Without `workerId` a worker is created on the fly with the input as its instructions.
+	//
+	// A task id belongs to the organization that uses it: the same client-chosen id in two
+	// organizations names two tasks, each invisible to the other, and a create never tells
+	// whether an id is in use elsewhere. Ids in the form the server makes (`tsk_` followed by a
+	// ULID) are the server's alone and unique across organizations: a `taskId` of that form
+	// that the organization has no task of answers 404 instead of starting a task.
 	//
 	// The answer is the worker's state after the run. A failed turn still answers 200 with
 	// `error` set; a turn stopped by its budget or a server shutdown answers 200 with what it
@@ -2451,9 +2487,15 @@ func (c *ClientWithResponses) ListTasksWithResponse(ctx context.Context, params 
 // CreateTaskWithBodyWithResponse Create a task
 //
 // Runs a turn against a worker and waits for its result. Without `taskId` (or with a
-// `taskId` no task has yet) a new task is started; with the `taskId` of an existing task a
-// follow-up turn is appended and runs after the task's earlier turns. Without `workerId` a
-// worker is created on the fly with the input as its instructions.
+// `taskId` no task of the organization has yet) a new task is started; with the `taskId` of
+// an existing task a follow-up turn is appended and runs after the task's earlier turns.
+// Without `workerId` a worker is created on the fly with the input as its instructions.
+//
+// A task id belongs to the organization that uses it: the same client-chosen id in two
+// organizations names two tasks, each invisible to the other, and a create never tells
+// whether an id is in use elsewhere. Ids in the form the server makes (`tsk_` followed by a
+// ULID) are the server's alone and unique across organizations: a `taskId` of that form
+// that the organization has no task of answers 404 instead of starting a task.
 //
 // The answer is the worker's state after the run. A failed turn still answers 200 with
 // `error` set; a turn stopped by its budget or a server shutdown answers 200 with what it
@@ -2475,9 +2517,15 @@ func (c *ClientWithResponses) CreateTaskWithBodyWithResponse(ctx context.Context
 // CreateTaskWithResponse Create a task
 //
 // Runs a turn against a worker and waits for its result. Without `taskId` (or with a
-// `taskId` no task has yet) a new task is started; with the `taskId` of an existing task a
-// follow-up turn is appended and runs after the task's earlier turns. Without `workerId` a
-// worker is created on the fly with the input as its instructions.
+// `taskId` no task of the organization has yet) a new task is started; with the `taskId` of
+// an existing task a follow-up turn is appended and runs after the task's earlier turns.
+// Without `workerId` a worker is created on the fly with the input as its instructions.
+//
+// A task id belongs to the organization that uses it: the same client-chosen id in two
+// organizations names two tasks, each invisible to the other, and a create never tells
+// whether an id is in use elsewhere. Ids in the form the server makes (`tsk_` followed by a
+// ULID) are the server's alone and unique across organizations: a `taskId` of that form
+// that the organization has no task of answers 404 instead of starting a task.
 //
 // The answer is the worker's state after the run. A failed turn still answers 200 with
 // `error` set; a turn stopped by its budget or a server shutdown answers 200 with what it
@@ -4565,152 +4613,155 @@ func (sh *strictHandler) GetReadiness(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3rchs3s+CroOb7TlnyN6RISvKF/qU4dqzElh1J/pJN6DWhGZBENARoAGOJSVR1HmKfYR/sPMlWN4AZ",
-	"zIUXRXKSU3t+JCUPB4NG37vRaPwWJXK+kIIJo6Phb9GM0ZQp/POUGbU8mhim4F8p04niC8OliIbRGUuk",
-	"SDUxklxRbsgFm0jFiIIhXEy7URzpZMbmFIayazpfZCwa9uNozgWf5/No2Isjs1ywaBhxYdiUqejmJo7O",
-	"ZjLPUpy5Oel4QjPNxuRqxkQxFTEzRjSdw+SfcqYNSagQ0hCdJwljKdmBFxSb5JpmhGuyYGpOYb27z8jY",
-	"qJyNRwK/SO03yZwu/eAueTuZ8ITTjCQZBxyRicwyeUW4IfIzU3Z2Q02uSSJT1h2J6tIFrPXnCOaJ4ggX",
-	"EH2IS5S4RwUytFFcTKMbQMaCKjpnxpHjOGXzhTRMJMvvWAt2jsglW5JkJjUT5GKJkFmgY5IL/ilnsHSS",
-	"ySlPYD2KUcO65AhXzVnqnpArbmYFUkcCProzkarE89G7Y5hql1Chr5jS5YgJV4j/LHugiWI6zwzhQhtG",
-	"UyInROVCAMXoSGjkH2JyJZ4ViDczaghVin9mmlzNeMZqXyXa8CyD72hkO6CGItx0ySnLtfs0AIwQUZLy",
-	"yYQpJgy5kOkSiI98wFL7wsFg0CXfsaUmVDFyyRYGv0cNyRjVhgwOyEzmSluickCyFY8ojgSdA7kConSA",
-	"Kq1sHx0mvckjesA6g4t+2jlInrDOU9q76OxP+myQHiSHF49oFEdzev2aiamZRcPB4SHKiv93H7jBGKYA",
-	"iP/982h0Peh3RqPrxy8+/OufLdwTR+dUXx6n7yiMrrPKMZIDcGuovuz6xS3g5WJpBj8QxRHIFVcsjYbA",
-	"xeEK/6nYJBpG/9grdcie/VXv2fktIyumF1Johnz8FU1PraTCvxIpDBP4J10sMp5QgHFvoeRFxub/+kUD",
-	"wAEuYSmG8iwaRuezUuaRvqlkmoDoz6lJHA8jNEOyUHLBlFmSUcTFIjejCLhhzrV22oopJUHOfg4mWDvI",
-	"Iw1mjuJoIUGNqWgY7eG70c2HOLKKIRoe9EDbcYPMcCw+04ynHvSSeDNjFnq4tzejIuViylQ3kXOPCb3H",
-	"7biOH3ezLSXe2S9YUlQZIUQhLI1mE6nmLCVSkQvF6KUG4cwzZvmFa5LKJJ8zYZ6RsUXZmAC/aMJoMiNy",
-	"MmEIPJlwlqWgXb49e3tiyXMFqonIi19YYtwgKRhqLXPFExbIZ0wQnyjRhlgFvmDUdGHVz6WYZDy5M/tQ",
-	"fUmMvvzY67/66X/t938YnP307ZM33w5efn9+uv+m/93TrwEiqpIZ/8xSQkFf0UtkMTIHawfaS6OpK+j8",
-	"tKQzft+P3prKIHWdYtR90zhxqAt0NsDOQnVAdrgJFx4jM7BMiinaeyqkmTFFrqS6ZGoX1h84DdcdjSa8",
-	"o7wNbwPbDdgLzT2C/lKqC56mTNyRuG9FZi1grgHUmXTWLXVgkyt1+fHz5ZP+j+9ffffqm84ndYB23y2a",
-	"gG0BZNTIu1+St4R0W9JOihH3RVZniYFaVqdc5AaXAUowlSix90ufY1BygmYvQPbvQX9rpsCLmlCesdRy",
-	"F/gUz5zMO82UwgqtmH715PvBm8c/PP3x4LtH5/2Tw9Pe83+HNDqsqloLrZ8GNdYtFK4dfW/kqiy2ukQg",
-	"2gXzrhiquRNpXspcpH+CmisMJ7vm2lRZ/qBE54kEBwlA2haFQpqOHXEfODyR4JfPrJaSXgMh93PNL8Bd",
-	"tDzvBQPx+I4uM0nTcylfUzVl9+10cE0y+C44yFSQfu/gyeHjR+RiaVhVefQD5eFgIkZKO3prjC7syI6R",
-	"smNH3reNaFuVKbmXJglbGI2oPWPqM0/Ye0E/U57Ri4zdn0rgmuhZbtAHSOWVqAp5gEsHBMkDKLbFZjjm",
-	"nqXcRaHgMSCjEsWnM0OEvBoSa2Ary0MrC1YnpYZeUM1KobQqEX6vfFNxwzTZmeRZFpNMJpdgqhWjaUeK",
-	"bLnbJSfSzODzV1QTbaQCnWMDLQpBvTX4fM7IlH9momYnUOd3iuh/nZEI8gSIknMp31CxdE6+vjNLlPJM",
-	"NMRyc5tpsF+3/AmIy/icG0IhOtd+oVyQPrGxZkUWB6GfJiWZU7EsPrk19yhqWAenvS9XrQ4KsYF3iYE/",
-	"h4LvBc3NTCr+K7ur+TljIiXUuSeejFSTUXTkpsBvDclXjCqmyCjv9faTS7bEP9goqlqjfkm3CpC3EPhy",
-	"0Bdww1xwCMIKkorLRlX5XiyUTJjWoGteCMPN8o6YraUeyDZJBtQFZQIkzJCE6r8qK4PAoSrnxBUrBh/b",
-	"3qMKQL5ky44b/gUi2SuWZR0Xy4JT7DTnBSMJVZjtkrmJCetOu4QKMq4hc+xW1p5Iul+X+r3Q+WIhlWHp",
-	"G5Zyeo6ovLvQmbpNR6l7br/agVmGJPwwfLAmbv3DUNwKMMkc4CRI8+0FrxjeweEdHPelnBcg9ri+unEX",
-	"M2Puk5iLytMpMxZ3E5pnBnNoVKRUAVdX53ku54vcMHKBgxC/pQeKdseGMHoB6JfCpkRMrkQl20a+tlNB",
-	"MD0SYz/duEvOmE14JnShwXTB31wYJdM8ARhsHtKnlDN5ZWnloZ3x6SyKo1x4k1TJMwcvVpOFcXTdgW92",
-	"PlOFWRn4uEXMa5zC/n1WjrcPXtnp7D/el5PexNFzjLUh8kDuTVMO4NPsnU2ocZgD895xI4eN6DKSqBxc",
-	"IkEoEeyq8PipJtRl4Dv5An8XNmhBpSsYpvJKibhw9A1Xb9Nzw+gsn8+p4trinBpDkxlLyaecKsNUBsoN",
-	"+BUIMeGfgexZxoxNTKFnb4l/nEbDqJlNAM5eBMstYVnP544jbwo4f2vhdvypYCrAGGboLa4sWDGhmZbo",
-	"GHGhjbIcpHe7BD6QzKiiCbgQ7//V6/V6YWp856DX240B1UKi30injFzQ5BK4+pIx4E3ws/hlFdt3R2g1",
-	"311Lacc+Ib1l3jmkz/oRP/j3bKraJ7t/dhT4UIBiU5eYgsyVli3bYm8XFPdZpEaOh6VSkln2RJQqBuRi",
-	"KfwyFuza2C+Nq5hky297x79I/uaXo+UJ712dnPWuT15+f/X2XP765mt59eal5K+ff7uAd9JXJ+rHX4+u",
-	"z14ufjoWvfo2wqONaP2aZcwK66lL099SaIGhXIxipMugYea22F0IJLJIbeJmQkNIyp8b21vZFV1qt2M3",
-	"LLOVQaayMpXdq3CrvZAyY1Q0KFxM10bkl5xlaZHoqhFasHqyG+SRekNUW/U9bSnUseU/W4fuhxm1XpCS",
-	"EP+BD8OrIG0EpMEmXLTNw5TfowMM2GyjN1B+GXZX6VPO1LJwnKq2yb25hV0qaXIsvrKjwkfv7Fzho+/d",
-	"vOGzVw6GmwDJ9bXhvoX7leycvnxOHj3t9XdtiskteAi6lacWBeh6gBoew1/jmIz3bDADwNtoZmz3F0mx",
-	"sVuliSNz225eVS0FzBF7Jmjj4FeMZm37f4HEItPO8D0CzlrdgnpfMJKXTf7zP66SVXk5DhlCXlbJLi+3",
-	"I7pdxhlO9vYy+lBHiAOjDQPHAhQ+KLivEU26jYmXpR11uZLFAuIGW9PADZlwwfWMpc/IWORZ5ioQuCGK",
-	"orMCVpaJtIY6xSj66N7y38QRjLZpMquequj0Axp1D/YDXusBnIpZ40rBWQQiAgj2tWdkrGe5SeWVcCNc",
-	"Rsqvy6kCL6UWuDjyg2qi6X/egk4NZJ/igr7yn1jx+1kxcZ2wDiFthH2bm0Vu3kBAPWVtxRBz+1Popi/Q",
-	"k2YpSXPlK0dULmpkK+Kun3+LDLsGV7HfJafsMxM5I1PFrkh/8B/ge8L4JaMoxR5ABOsjjrv5EEccvMO5",
-	"nhbZ98ffDd4dnD46f/Lv3o+Dnw6+evR1FEdKIq6p1hwcVRPEYJFHWeC4u6U15TEIGZsCv6DKaO80uk/g",
-	"1r9hc73JR7LoPsdlFXBQpegSbUO6rsYgmKvkq404aRggi6RVqqbAXUXjlBitMHWI6C34usJrpzJjR+Vn",
-	"b+KNWrCgYAW0kq4V0FrIvTVoVkM+Lz9ckGoVaI40FcA8d1XA8g9vD9T5csG8mDYEnBfLdPQtsBkXzLxa",
-	"+pEdW0R/wVlit7TZNYYbVBArmK28eFcxr0uhaQULRBB+qYrB9lMGcdBakgagVY1vAHLVCgc/3IK8gHyg",
-	"bUCKBnl9hsjN2SCjT+o0FyMIeFxPDw4fE5dCKipP4tLbkhPCPjO1LJwZLEzAHYHB9fUqH/zvXzcEETsV",
-	"CfqEdMGxKES7SiymDaYcVm+HR1++8OgWYQh4VEEcgpsZ7ksxusMLJhdZzTrcK4kaAuRpVof3RUsJU2x9",
-	"PZjQMyJEnBcyN/YFvbUNDeLJNhta0Py3NflNCKYqwMgkyZViKZGiFkyEjNM0piUnrTbcftIdm0qyWBj/",
-	"2HE7e53jdExsOLdrSelSvFVA1jJqA7BVxhSQ8Or8/F2l2DacB1l9ItWcGltTvD+wuRBbbnz49GlQfGzl",
-	"olZ+XEhKo9h5JpUhGtNbS4+cSy4QUY4Q1TWvFLVNWvz96bEtg+UpE4ZPONObZ7ul/G6KL73WRmQEBnlN",
-	"oHkmc5W0uuFX7IIsan54IoXOM8PqARM6y1olhWP4/ODFo2+efNt7PTg5+P7R2ZP3vahUZ9/3yaA3eOSy",
-	"iuWqcpVFMf6/xIybpCvVdM++r/c+9TswvqnO1nuzGpdaJcBmmBvUb+e0c3jsZwK0OfVzKVwFRDlnY/n1",
-	"2PKWfkOusoq/AAis+AkWr1v4B5YZwDd4D9+4ccRoTJymimkdrradrdcRb2OuJHAw3QIQ821M7Pcr6iyc",
-	"SPGZKY37SAhtroSGwJHQKQW1jWWslrcbsaTzxY9AKQHEnd5hp39w3ns63O8Ne4fdwX7vJ3B2bXXiitfC",
-	"V75avtdu1yHX6uPgZPLj5ZP+93N4BQVofa1XFEdSTalw++74HammHx+/+jR4Pf/xKf1qZfDp6222S/PD",
-	"CGmozbgkiqXc6GjYH8RRmiuc+42OhoeDfdDEuRLPZQ6R6wAYVfHplClYK1jIBW/Ic1XToZXb27juW+7X",
-	"VGjXcBVEoRAyasBI2vRRcWjB56ZxB8AwNedYh2iN104QE8aukBr+oBe4QTreDRJN8EFqv46HV6xvIpU/",
-	"TVGVmTUsVtjGlBrWMXzOtlEaAWO2ZH9FuVbw89zLm0BaDc6q6UumX62YfaWvLgsyfM2vB7KavxPSjkl5",
-	"SnZsJQA6lWmesd3qGhqSthFv/BYbVXWBXL3G8E3rJ8groSsnOYLAri7Wa5ytTYDa1MJGH8mE9gsgirFY",
-	"TZCJknPMUdrDPOio/6Hdw1ZjWuiZtcuwb9X1y4ZBwaurDNkP7IK8P31dqaF3zvIrr6dISvXsQlKVbuO6",
-	"banQGoi4+45niomXUvGFCqApjQ3WDbxF7z464lSx7o1xAfAqe7xaHNzuIjnD5HbHnXvjqSaZlJck45eM",
-	"jAGFY1cwwFJysSSUvH99/HWVCBsRHeyoPjpYdy7rqPMT7fza6zz92PnwWz9+dHDzzzY6wcpec23a9xXR",
-	"XQZmAi6IiWBXYF9QcOoOsw07f64ZK1BOf1uXwpmt+3IoelV/oupM9P8yZ+JDHJW7+5YizTjDJw1aEoUA",
-	"RHHmygYCdT7YKueAPm1LtiEErg7AO6o1oZqME1ubgOU4jFozCgMRoMKWunRlRrVpceLvVsqwwczWtRdi",
-	"pLK4VXrlbEWawT4v9cvQlhaXLt4D3SVj54WNyc6nnOUs3Y3J2PE1uHGBczcSzruzx5DRjbPnP3bBhys8",
-	"PrJDfV0Z7hD7zbhg0263Wv7lYIjiQKJCd92fdXEz3GmXocTYu2LW8tlpMX/57HkwQfn0hYOpfHLkoXN0",
-	"+YGb2TnEV22BmPUzsSIzy+wRLX8CL0zmuzBuU+w16B70/7+KvQ6rqnJw0P+7aEsLRosl20C2Neuy5FCi",
-	"gOvg60f/fnL6Y+/N/vPDrx6fPP3+6D5rAfFD5/KSwSqeQJQrgy2qjds8ZNAlb6iacqHJjGUpoYbs9/8D",
-	"vuy+4z7dB//DbRdD8AIMwz6hH6INALuWjVt5yxYH5oqldivH+w++3G4TU998aO6AORHcyjK1S/sL3Nep",
-	"F89i2Zxmn8ZEqtRmW7Yzg7kSTTNYz3sCRB6gVsNRyFRNM02nik2pYcTypK0AjgnL6AKLyGmWdZJMJpcx",
-	"niIW+fzClt7YVBJNlNQrorjb5k5qOQw/tg7yc/sDQmrQL86yFm0KU4Y59UcH0foWHlUI67M6S2HPrICN",
-	"9ZPGQNg5zzJuD+tUobALvSUcAV7qYJxU8V+Za9C2ibC+Z0nIQx7hFTyEwLTyVTUebdlEc7JdZRFf44BK",
-	"ms0pz1z7iTTHyCvntaoHfHEbc1/Cc4Rjggcv3DzBo7NyyuDpe26NOkhea5hTFDFbTwsl42pGK4X1c5oy",
-	"W910y8Tq/1iJv5uVuFV6tUwtggFgIq3U3vGMuSOUt0+HFozxh9Oh6xVqATRq1qoa+6K6tJi4pknJTo/k",
-	"wnBwmK0e0dXkppWEW0K2fo8M4KilWDbJWEu98fbHH+75HEI7LF64GhDh81BrYbDsWybZ4xkWZFBxM66N",
-	"VMsqDZ78AUMr19RAwdO2ysdnhM0XZukYIhQwHWOBIKdZUdwa1MLermhpjZ5qoLaquDbj9kpJU00xoLK7",
-	"Je7aawl/mEn7/QIzD7RltmdkDHrU1m9bp63cW1Ayn86KU7r1jQOmWjPvoI4biRd/bKQmzr4ZSWzT6P0Y",
-	"g2CZGzKli5rDts596behIjAI67UwsIM9/H+vOzx6YybGQxDjPquclPmXlWmXlj21KsirEyA3bbZu1XkY",
-	"ayXqgPvRtveR69hQ1hGVhwYTKSZ8iq/atEZRp2gDly4Bg2TL2q64Rr5fYaJKb/J2x6S22gBoc2n9WYVQ",
-	"N1aUUk22ywJP9ikK2S7YM2ggvlhNq9ucK9GeRa8Gj9QJDxeEXbMktyLm48dbpNNXZZz/Si+yV/MhG75g",
-	"7z48wTLZePdswR18xnUZc1TK95oeuKMoFf3zLAhtHPy+/fDCDz4KUrkgiWxs+6yLae6QAmj1pv4ap/Wu",
-	"DupNC7Ltpmc791iV/EC7bmi2u0bRrhJBtEdpynOO43dvz85JWWU57pJjo8mczS+Ywo6SI6EFvWQfE6qZ",
-	"94+uuGIxyQVuT9oaS124suA92Bx/hdbgZnyEpfcfP37y+LDf6/V8et8J34RnGLn7AyctOVZQG16rfUz9",
-	"WSg73BXFe9XnzpDcXVGFeucmDj99Bw+ycVYGNMqcGZpSg10EvH7bVsvY7MzxFjoc3FXLTkOX0S60bRV1",
-	"258c2uwq/7knij7ElQnvRim3L+RPDdvKScenG5IMH2XFuqzbgrCU0HutTJ97DbtWZ7YpzULqVnrFPiIp",
-	"C5/Qx3gv+DVp02Oh+Da02Qq3LtCrzJ9E3lzZURSZO8VQX8JLeNwWH25tMe088J3V58G2q0BpV0zrRzdP",
-	"dd6EWqxNwzeKOP2OgpZkQhUezp8oxrBpTHF40Iq7JjtjECgbZKCMj3crqNo+OigPJjogQsBCsS/9+Rpy",
-	"Q123GcVv/NuB8lpVAmyZoVIF7NRcJY9cqL4tUskWiLc4sTPAH25KpdlGKU/H1pObWFfFdeGn3OLw4pvy",
-	"1GQdpRWV18RO5qMyPE9WiUh/kVyw9Fk1d9J2mvjLZVAKNds4NoytEsKa1O2KSJ26rrdOCBR4WwXcok6z",
-	"SpX/VnRypwhaCLRdoaJlsLJUscWc/HcK5LcpNvQg3KnccK0FbfBbYVLXkcJGNq3ZBbfAODSyQQ6grGap",
-	"HkyUPiNQ6Pk2AnuTVzJroDDLopgWkxP7Ew8rAocVjUAq3QN8Z9dal4CUp3h2DX5u7GOlzBbFQUj00cPn",
-	"/bFhxK5t2t7kmvSHZC5TlhEmUvSyi549wWmtzW0G7Jz1hbyhyYwL1lGMpjCW2MP3rkfauAIhGEL4l8wN",
-	"ptiMYfOF0R/Z9Yzmupltqy+vwVPzVef47RFCCFDxDOHqE4O3x9OmajJEUxweh17BGegFtZQrTbzerRsx",
-	"qbAHX40V4HXXet8dNesu0glCUHSFq3aCw181/5VFw4Mng/7+ej8ZBQP+X0QOR73ngxcH3zz69snr3sng",
-	"+4OzlsNQJVSNXXRaxvDwVlzw+4zqRi+u2po2brTNw1Z4NU4tus+F01dna+KpmeVFxDXSzvzXymdBtWIv",
-	"35UnsRzqb5klaVfuQT+djJGECnLBsD0sGB62lTLfisybeL+gekiITRpyXa12y+mo9izFfZda17zgWzkA",
-	"JTlULnwLfNtAbSZBzWFnFZ4w2zo+TW1rWpcCqjfS+ZJpiVpbnj+yuXTHbaTbNmfzi1u/iWzPuIAbXe/T",
-	"cusd5VXZWQeIzYuvZu51BcOs6o09sIcD6/vTW9Xt3qVKNwS0rNMNn5aVuuHTsGEIbk0mueIGy3rmrnUh",
-	"9uY9ytt6SR2Jandmqsl4q9a+4+KSKAwz8J1qTwLb7JOLifTNbagNX52ZLN3dc6yXBzjmlAtDuWBKN0pX",
-	"p9zM8gvUkoXOLP+KGo1Fy+/jjUMPH2Ki9+HD4tznw4fOdX74kOwcHRM6BQyAM4QV49hsMbgzBSIFM2Mj",
-	"AUtRNCliyQJ8m2SuKRdqyLhV14/tnSQzRuSCiY71eEfCtXu6yHlm7I6xa7qAbQmlWpILiTEKprK56Y7E",
-	"SPzjHw4K6q5l0vD0qOyx18igPHyIrz182CUvikan9oIUKsgYd6nGsUWdz7Y80N4ZkmIkuCE7mjEIRW0b",
-	"D0ZVxplqln1SXdRNIICKJVKl9rtBbG5bgxjc+RoJLMPAqjLFjWHC/ppUtj08AnFDAo+qITYeNtP7rnam",
-	"Uq0WXEHlT7ahuJMf3P782Bc+j+PCCI4EwZDR1Q+4sH+SLcs7WVy1iG607+y2g1YMHFu1NkajG3RGtSCn",
-	"abV9qoUVy+1hgBQMYMN3UYEJ5D2KyIlre2tkpx+TQUz2Y/Jf//l/KwUJu88qs6BWcOdYBUxQoXJwoxfX",
-	"xB6nIBdsxkVKuImJAM7w/jsu/9zZY/tLykChao9GbBGRSCFYYnUPxYvDbFcY8EzFVJN8QTKpbUORme3M",
-	"KVLwtgC64qSLu78MJFlZDI+/eRHife83i+2bcZccBzZrRm2rEt81Dgdz/HjZje2BvcHMda3fOewRTS6W",
-	"xLUhjtHbuLL8XbuB7gF5BC+7+Gs3tiqF+Ovb8J60xs1sZZ7AxUjlGRapyiqKUh5gIVOJVzQh1u2WupvD",
-	"qQ7bSluT8WuZOFXfhh1b84z3PQXHQt0kADlFWmvHXsBnPmQfx0TLGg0z13vZ37Mwk9JtUfGUZIziPrCx",
-	"ktJo6y2FX8Pcaqry9jvAm23P2rzLzuvK4i475JRifzC4zc4rU9v0DpVoqR2RzXMB4gP6tNZOmhrb+TnU",
-	"UtxeDWNbSns8lfXkI4yru+Qo8JZsa0BNGMduSAld4GUTNg2Jd0+gwBSFMbFr6ou1t9yUYaqWI2FT444p",
-	"qtR3rRhA09eTKUPym80eDN3qbsaIl9/9Yn8vFrjwiuD3YFnB05H4vdPpFP/BN8aZvBqT30m/R363smAf",
-	"F520yY4To118C17b75Xvzfh0huPjHv72NPitaJ4NLwiJ2Pud7MeP/DtI3CPf4xb+Pf76xesX5y9WsL5t",
-	"MKuD42RICk3oYsEotiEEhq9qlnGMTeu5GQnAfeW0Ewjw0nHtZ0zUYE/RPOWmWwKGrQc885suadyHNRL1",
-	"w/Glba5ehPWs1OXaddwu7kSzdkWxyr2KI3HQe+rlANNmVgxWd+pCB2NNyy+yM17VAn+8OxL20P/YMt+Y",
-	"aLp03Fz2nrLF5fhaeG1d6611vun/t2dvT0bCNejqknf+3lB/mahGBbgk4+oFAENirym1W/kZT5hrqey8",
-	"1qMFyGdn0O01HNSrq6suxZ+x2Ykbq/deHz9/cXL2AseUR/Db/N8ojsBJs/5rv9uzA8A9pAseDaP9bq+7",
-	"75ryomsftIka/hYVzfBDN/g1166wOTy99kC3HVC2NXp4grlwHTxbOn5xtREZmxjw3boEz5ui9xI0xLZp",
-	"A/uhdUdRpWDPXDG4zbqORONAKhICAuTy2B2s6dw1xwqvWf25sXiqprC64MyOPZsripUW92f6FseO0KhJ",
-	"KjeCFpcMDHphfUsv6FPV7/XWh9o3cdumWR11tkUY+8xlrt1xXQmOBjdFYbI1cOsWYJEebXtFgzty2wKh",
-	"1T6VM81lQqht5uK84LZzhx0N1szutw+tE7Rq9rIeceubTv2m082H2m2ng15vzWUe/hKP7SfCgseWSzAa",
-	"jQPw1pkDO3vbRwso94ILWXFIf/OQ97VrdA4GTzcPqt8LdRNHh9vAV71zEFMUNpfs5JgUXe7oVPvcjnbd",
-	"vdvKQ0/BDXM9dXwo76OzlsDOBgJBUOeDrB3pAgM6EsVDIa1VhChgycxueIOF5Tzwup5tG7ONRDVeQ1O5",
-	"WOCRGBsK42LK66CsJQ9jLN0Wj8KXg/3LPxiMjkTQSpzrahIsrKXzrZbJUXHXYxn9+Whl0Os5B8IfmtfM",
-	"PPOUKtpyL4Nm1+60vGtw7Q/N1z/ofduRKJxbQF2L54pTFv60Bc8FpeVuebkD7GO5kQiCuQXVmukmEGOr",
-	"V8brYi//ryHBzftn4H9k2erIs9DmMjeJnLfauuA2loaxa5O88pW92p3jVruh+GLz/c2KzRk5u5WEjPx+",
-	"gQqvkOCjNPUUxus/qwIA/gzNclue7QqoTyAwVlRoCM0tGVxrRi6MJGcLCnF3N7pNrn3DAXXsmHHlG8SV",
-	"wJ+BNPuUUHFbTVEgU4D+Be+hubnZ+g6lgBFuqvlwdxfHF7NcrvRnxeVNKzWGPTsFWjY481dkjEBO6tcP",
-	"+0xEW1cTM6vkFIsJyruNu2tvO2/rrXrrJk2Igj/NLPcONg8q7pnFAVvY8eL+bRjQ3988oH4DK4473GY5",
-	"LTejobcx2GZw88K9P9lTgVFboKflFtWqk/Pc5V28Rqz7OTdx1GIbrAiAcWvZtPFpCS8NmJgQkoAkgBOE",
-	"yQndnpoAO1V1SlxIV1zefpGbIHfvslbt2YswZ9HMLFgTOhJgQ9FTa8lkkG0TGW220SHCGccvpv9a7lha",
-	"oQubdxr9qfpiC3Z9GV5jfnsN899Q/hyTrBbAuD1xcsosz1dEwe50uZOMpVxUd1fiUhDsTaLdBueeWhn6",
-	"4qxb7cq0jmsrgv4n8+3fmAsrrOSp5n1GdzeXQ1p7DHsrj91WWOA9WNiYp8Uw7BUtd9ZyLdumAw/ZqR2p",
-	"3I1JLhZ0aouVWpJubp1fjl/9qdA1rPrgf5h0c1KlOFRZHKH9Euxprx77dSU3HoVRdFHJ7lw7G39r3PXt",
-	"khPGUry0srj9v86A3zDjrkT7ggzoZljBfh5yvDKWf2bdu1DMVeq4E1UB/T4zAZPghW4B1SyynceoGE2X",
-	"2yK+ku/AwsTyYvudyrX1zmfbjclhb7+seCf/9Z//h0ykGgkXRpUxnZ7l8AF5JVpo2OKzfcPMKaMphyX+",
-	"dYR0qLAFL4CH7l/kpqxgggJFa7igOrxa5/Xzhxv4Hq6ybWMkqIIs96FcyVJ3fdfAqJmjPyKZTGhWXlVn",
-	"+13ZvNms8n1bOFZ+fri31x887va6vW5/+KT3pOfOmE/boD7NhfVThF6wxPgNqVoSuFvuBVhF1wS4kDFb",
-	"jlTBtX4GwrIkgrG0po/cVx0Jbj7c/L8AAAD//w==",
+	"7H3bchu3suivoGatXZa8hhRJSb7QT4ovsRJbdnRZyUnoY4IckMTSEKABjGkmUdX+iPMN58P2l5zqBjCD",
+	"ufCiJTnJrrMfkpKHg0Gj791oNH6LxnK+kIIJo6P+b9GM0YQp/POcGbU6mRim4F8J02PFF4ZLEfWjCzaW",
+	"ItHESLKk3JARm0jFiIIhXEzbURzp8YzNKQxlX+h8kbKo342jORd8ns2jfieOzGrBon7EhWFTpqKbmzi6",
+	"mMksTXDm+qTDCU01G5LljIl8KmJmjGg6h8k/ZUwbMqZCSEN0Nh4zlpA9eEGxSaZpSrgmC6bmFNa7/4wM",
+	"jcrYcCDwi9R+k8zpyg9uk3eTCR9zmpJxygFHZCLTVC4JN0R+ZsrObqjJNBnLhLUHorx0AWv9JYJ5ojjC",
+	"BUQf4gIl7lGODG0UF9PoBpCxoIrOmXHkOE3YfCENE+PV96wBOyfkmq3IeCY1E2S0Qsgs0DHJBP+UMVg6",
+	"SeWUj2E9ilHD2uQEV81Z4p6QJTezHKkDAR/dm0hV4Pnk/SlMtU+o0EumdDFiwhXiP00faKKYzlJDuNCG",
+	"0YTICVGZEEAxOhAa+YeYTIlnOeLNjBpCleKfmSbLGU9Z5atEG56m8B2NbAfUUISbNjlnmXafBoARIkoS",
+	"PpkwxYQhI5msgPjIByyxLxz1em3yPVtpQhUj12xh8HvUkJRRbUjviMxkprQlKgckW/GI4kjQOZArIEoL",
+	"qNLI9tHxuDN5RI9YqzfqJq2j8RPWeko7o9bhpMt6ydH4ePSIRnE0p1/eMDE1s6jfOz5GWfH/7gI3GMMU",
+	"APG/fxkMvvS6rcHgy+OXH/7x9wbuiaNLqq9Pk/cURldZ5RTJAbg1VF+3/eIW8HK+NIMfiOII5IorlkR9",
+	"4OJwhX9XbBL1o78dFDrkwP6qD+z8lpEV0wspNEM+/oYm51ZS4V9jKQwT+CddLFI+pgDjwULJUcrm//iX",
+	"BoADXMJSDOVp1I8uZ4XMI30TyTQB0Z9TM3Y8jND0yULJBVNmRQYRF4vMDCLghjnX2mkrppQEOfslmGDj",
+	"II80mDmKo4UENaaifnSA70Y3H+LIKoaof9QBbccNMsOp+ExTnnjQC+LNjFno/sHBjIqEiylT7bGce0zo",
+	"A27Htfy4m10p8d5+wZKizAghCmFpNJ1INWcJkYqMFKPXGoQzS5nlF65JIsfZnAnzjAwtyoYE+EUTRscz",
+	"IicThsCTCWdpAtrlu4t3Z5Y8S1BNRI7+xcbGDZKCodYySz5mgXzGBPGJEm2IVeALRk0bVv1ciknKx3dm",
+	"H6qvidHXHzvd1z//r8Puj72Ln7978va73qsfLs8P33a/f/oCIKJqPOOfWUIo6Ct6jSxG5mDtQHtpNHU5",
+	"nZ8WdMbv+9E7UxmkrpWPum8ajx3qAp0NsLNQHZA9bsKFx8gMLJViivaeCmlmTJGlVNdM7cP6A6fhS0uj",
+	"CW8pb8ObwHYDDkJzj6C/kmrEk4SJOxL3nUitBcw0gDqTzrolDmyyVNcfP18/6f509fr719+2PqkjtPtu",
+	"0QRsCyCjQt7DgrwFpLuSdpKPuC+yOksM1LI6ZZQZXAYowUSixN4vfU5ByQmavgTZvwf9rZkCL2pCecoS",
+	"y13gUzxzMu80UwIrtGL6zZMfem8f//j0p6PvH112z47PO8//GdLouKxqLbR+GtRYt1C4dvS9kau02PIS",
+	"gWgj5l0xVHNn0rySmUj+ADWXG072hWtTZvmjAp1nEhwkAGlXFAppWnbEfeDwTIJfPrNaSnoNhNzPNR+B",
+	"u2h53gsG4vE9XaWSJpdSvqFqyu7b6eCapPBdcJCpIN3O0ZPjx4/IaGVYWXl0A+XhYCJGSjt6Z4wu7MiW",
+	"kbJlR963jWhalSm4l47HbGE0ovaCqc98zK4E/Ux5Skcpuz+VwDXRs8ygD5DIpSgLeYBLBwTJAih2xWY4",
+	"5p6l3EWh4DEgoxLFpzNDhFz2iTWwpeWhlQWrk1BDR1SzQiitSoTfS99U3DBN9iZZmsYkleNrMNWK0aQl",
+	"Rbrab5MzaWbw+SXVRBupQOfYQItCUG8NPp8zMuWfmajYCdT5rTz632QkgjwBouRSyrdUrJyTr+/MEoU8",
+	"Ew2x3NxmGuzXLX8C4lI+54ZQiM61XygXpEtsrFmSxV7op0lJ5lSs8k/uzD2KGtbCae/LVauCQmzgXWDg",
+	"j6HglaCZmUnFf2V3NT8XTCSEOvfEk5FqMohO3BT4rT75hlHFFBlknc7h+Jqt8A82iMrWqFvQrQTkLQS+",
+	"GPQV3DAXHIKwgqTislFVXomFkmOmNeial8Jws7ojZiupB7JLkgF1QZEACTMkofovy0ovcKiKOXHFisHH",
+	"dveoApCv2arlhn+FSHbJ0rTlYllwip3mHDEypgqzXTIzMWHtaZtQQYYVZA7dypoTSffrUl8JnS0WUhmW",
+	"vGUJp5eIyrsLnanadJS65/arLZilT8IPwwcr4tY9DsUtB5PMAU6CNN9d8PLhLRzewnFfy3kBYg+rqxu2",
+	"MTPmPom5qCyZMmNxN6FZajCHRkVCFXB1eZ7ncr7IDCMjHIT4LTxQtDs2hNELQL8UNiViMiVK2Tbywk4F",
+	"wfRADP10wza5YDbhOaYLDaYL/ubCKJlkY4DB5iF9SjmVS0srD+2MT2dRHGXCm6RSnjl4sZwsjKMvLfhm",
+	"6zNVmJWBj1vEvMEp7N8XxXj74LWdzv7jqpj0Jo6eY6wNkQdyb5JwAJ+m721CjcMcmPeOazlsRJeRRGXg",
+	"EglCiWDL3OOnmlCXgW9lC/xd2KAFla5gmMorJGLk6Buu3qbn+tFFNp9TxbXFOTWGjmcsIZ8yqgxTKSg3",
+	"4FcgxIR/BrKnKTM2MYWevSX+aRL1o3o2ATh7ESy3gGUznzuOvMnh/K2B2/GnnKkAY5iht7iyYMWEplqi",
+	"Y8SFNspykN5vE/jAeEYVHYMLcfWPTqfTCVPje0edzn4MqBYS/UY6ZWREx9fA1deMAW+Cn8Wvy9i+O0LL",
+	"+e5KSjv2Cekd884hfTaP+NG/Z1PVPtn9i6PAhxwUm7rEFGSmtGzYFnu3oLjPIjVyPCyVktSyJ6JUMSAX",
+	"S+CXoWBfjP3SsIxJtvquc/ovyd/+62R1xjvLs4vOl7NXPyzfXcpf376Qy7evJH/z/LsFvJO8PlM//Xry",
+	"5eLV4udT0aluIzzaitYXLGVWWM9dmv6WQgsM5WIUI10GDTO3+e5CIJF5ahM3E2pCUvxc295Kl3Sl3Y5d",
+	"v8hWBpnK0lR2r8KtdiRlyqioUTifronIrzhLkzzRVSG0YNVkN8gj9Yaosup72lKoYst/tgrdjzNqvSAl",
+	"If4DH4aXQdoKSI1NuGiahym/RwcYsNlGb6D8Muyu0qeMqVXuOJVtk3tzB7tU0ORUfGNHhY/e27nCRz+4",
+	"ecNnrx0MNwGSq2vDfQv3K9k7f/WcPHra6e7bFJNbcB90K08sCtD1ADU8hL+GMRke2GAGgLfRzNDuL5J8",
+	"Y7dME0fmpt28sloKmCP2TNDEwa8ZTZv2/wKJRaad4XsEnLWqBfW+YCSv6/znf1wnq/J6GDKEvC6TXV7v",
+	"RnS7jAuc7N119KGKEAdGEwZOBSh8UHAvEE26iYlXhR11uZLFAuIGW9PADZlwwfWMJc/IUGRp6ioQuCGK",
+	"orMCVpaJpII6xSj66N7y38QRjLZpMqueyuj0A2p1D/YDXusBnIpZ40rBWQQiAgj2tWdkqGeZSeRSuBEu",
+	"I+XX5VSBl1ILXBz5QRXR9D/vQKcass9xQd/4T6z5/SKfuEpYh5Amwr7LzCIzbyGgnrKmYoi5/Sl00xfo",
+	"SbOEJJnylSMqExWy5XHXL79Fhn0BV7HbJufsMxMZI1PFlqTb+w/wPWH8ilGUYg8ggvURx918iCMO3uFc",
+	"T/Ps++Pve++Pzh9dPvln56fez0ffPHoRxZGSiGuqNQdH1QQxWORRFjjubml1eQxCxrrAL6gy2juN7hO4",
+	"9W/YXG/zkSy6L3FZORxUKbpC25BsqjEI5ir4aitOagbIImmdqslxV9I4BUZLTB0iege+LvHauUzZSfHZ",
+	"m3irFswpWAKtoGsJtAZy7wya1ZDPiw/npFoHmiNNCTDPXSWw/MPbA3W5WjAvpjUB5/kyHX1zbMY5M6+X",
+	"fmTHBtFfcDa2W9rsC4YbVBArmI28eFcxr0qhaQQLRBB+KYvB7lMGcdBGkgaglY1vAHLZCgc/3IK8gHyg",
+	"bUCKGnl9hsjNWSOjT+rUFyMIeFxPj44fE5dCyitP4sLbkhPCPjO1yp0ZLEzAHYHely/rfPC/ft0QROxU",
+	"jNEnpAuORSHaVWIxbTDlsH47PPr6hUe3CEPAowriENzMcF+K0R1eMLlIK9bhXklUEyBPsyq8LxtKmGLr",
+	"68GEnhEh4hzJzNgX9M42NIgnm2xoTvPfNuQ3IZgqASPH40wplhApKsFEyDh1Y1pw0nrD7Sfds6kki4Xh",
+	"Ty23s9c6TYbEhnP7lpQuxVsGZCOj1gBbZ0wBCa8vL9+Xim3DeZDVJ1LNqbE1xYc9mwux5cbHT58GxcdW",
+	"Lirlx7mk1IqdZ1IZojG9tfLIueYCEeUIUV7zWlHbpsWvzk9tGSxPmDB8wpnePtst5XdbfOm1NiIjMMgb",
+	"As0Lmalxoxu+ZCOyqPjhYyl0lhpWDZjQWdZqnDuGz49ePvr2yXedN72zox8eXTy56kSFOvuhS3qd3iOX",
+	"VSxWlak0ivH/BWbcJG2ppgf2fX3wqduC8XV1ttmb1bjUMgG2w1yjfjOnXcJjPxOgzamfa+EqIIo5a8uv",
+	"xpa39BsylZb8BUBgyU+weN3BP7DMAL7BFXzjxhGjNnGSKKZ1uNpmtt5EvK25ksDBdAtAzDcxsd+vqLLw",
+	"WIrPTGncR0JoMyU0BI6ETimobSxjtbxdiyWdL34CSgkgbnWOW92jy87T/mGn3zlu9w47P4Oza6sT17wW",
+	"vvLN6kq7XYdMq4+9s8lP10+6P8zhFRSgzbVeURxJNaXC7bvjd6Safnz8+lPvzfynp/SbtcGnr7fZLc0P",
+	"I6ShNuMyVizhRkf9bi+Okkzh3G911D/uHYImzpR4LjOIXHvAqIpPp0zBWsFCLnhNnsuaDq3cwdZ133K/",
+	"pkS7mqsgcoWQUgNG0qaP8kMLPjeNOwCGqTnHOkRrvPaCmDB2hdTwBx3hBulwP0g0wQep/ToeXrG+iVT+",
+	"NEVZZjawWG4bE2pYy/A520VpBIzZkP0VxVrBz3MvbwNpPTjrpi+Yfr1i9pW+uijI8DW/Hshy/k5IOybh",
+	"CdmzlQDoVCZZyvbLa6hJ2la88VtsVFUFcv0awzetnyCXQpdOcgSBXVWsNzhb2wC1qYWtPpIJ7RdAFGOx",
+	"miATJeeYo7SHedBR/7d2DxuNaa5nNi7DvlXVL1sGBa+uM2Q/shG5On9TqqF3zvJrr6dIQvVsJKlKdnHd",
+	"dlRoNUTcfcczwcRLofhCBVCXxhrrBt6idx8dccpY98Y4B3idPV4vDtTxlzvaBsElt4WAIUxtcoHJ75Y7",
+	"F8cTTVIpr0nKrxkZAoqHrqCAJWS0IpRcvTl9gYc9qGL+63SspC5/WZcJuZVYwa7so6NNZ7tOWj/T1q+d",
+	"1tOPrQ+/deNHRzd/b6I1YOcN16Z5bxJdbmBI4KSYCLYEG4XCV3W6bej6S8XggYL7y7olzvTdl1PSKfsk",
+	"ZYek+6c5JB/iqKgQsBSpxyo+8dCQbAQg8nNbNpio8sFOeQv0ixsyFiFwVQDeU60J1WQ4tvUNWNLDqDXF",
+	"MBAByu2xS3mmVJuGQOBu5RBbTHVVAyJGSotbp5su1qQq7PNCR/VteXLhJj7QbTJ0ntyQ7H3KWMaS/ZgM",
+	"HV+DKxg4iAPhPER7lBldQXuGZB/8wNxrJHvU16bhLrPf0As2/vbLJWQOhigOJCp0+f15GTfDnXYqCoy9",
+	"z2ctnp3n8xfPngcTFE9fOpiKJyceOkeXH7mZXUKM1hTMWV8VqzrT1B7z8qf4wg0BFwpui9967aPu/1fx",
+	"23FZVfaOun8VbWnBaLBkW8i2YV2WHErkcB29ePTPJ+c/dd4ePj/+5vHZ0x9O7rOeED90Ka8ZrOIJRMoy",
+	"2ObaulVEem3ylqopF5rMWJoQashh9z/gy+477tNd8D/cljMEQMAw7BP6IdoAsBvZuJG3bIFhplhit4O8",
+	"/+BL9rYx9c2H+i6aE8GdLFOztL/EvaFqAS6W3mn2aUikSmzGZjczmClRN4PV3ClA5AFqNBy5TFU003Sq",
+	"2JQaRixP2irimLCULrAQnaZpa5zK8XWMzqnI5iNbvmPTUc5DbYwEb5t/qeRB/NgqyM/tDwipQd85TRu0",
+	"KUwZ5uUfHUWb24CUIazO6iyFPfcCNtZPGgNh5zxNuT3wU4bCLvSWcAR4qYJxVsZ/aa5e00bE5r4nIQ95",
+	"hJfwEALTyFflmLZhI87JdplFfJ0EKmk2pzx1LSySDKO3jFcqJ/DFXcx9Ac8JjgkevHTzBI8uiimDp1fc",
+	"GnWQvMYwJy+Etp4WSsZyRkvF+XOaMFshdcvk7P9Yib+albhVirZIT4IBYCIp1e/xlLljmLdPqeaM8W+n",
+	"VDcr1Bxo1KxlNfZVdWk+cUWTkr0OyYTh4DBbPaLLCVIrCbeEbPM+G8BRSbFsk7GGmuXdj1Dc81mGZli8",
+	"cNUgwueh1sJg2bddskc8LMig4mZcG6lWZRo8+TcMrdxQRwVPm6onnxE2X5iVY4hQwHSMRYacpnmBbFBP",
+	"e7vCpw16qobasuLajtulkqacYkBld0vcNdcj/jiT9vs5Zh5oy2zPyBD0qK0Bt05bsT+hZDad5Sd9q5sP",
+	"TDVm70Ed1xIv/uhJRZx9Q5PYpuK7MQbBMjNkShcVh22T+9JtQkVgEDZrYWAH20DgXneJ9NZMjIcgxr1a",
+	"OSnyL2vTLg37cmWQ1ydAbpps3bozNdZKVAH3o23/JNf1oahFKg4ejqWY8Cm+atMaea2jDVzaBAySLY1b",
+	"co18v8ZEFd7k7Y5a7bSJ0OTS+vMOoW4sKaWKbBdFouxTFLJdsO9QQ3y+mka3OVOiOYteDh79bgMXhH1h",
+	"48yKmI8fb5FOX5dx/jO9yE7Fh6z5gp378ASLZOPdswV38Bk3ZcxRKd9reuCOopT34LMgNHHwVfMBiB99",
+	"FKQyQcaytu2zKaa5Qwqg0Zv6c5zWuzqoNw3IthunzdxjVfID7Tqq2Q4dectLBNEexynOSg7fv7u4JEWl",
+	"5rBNTo0mczYfMYVdKQdCC3rNPo6pZt4/WnLFYpIJ3MK0dZo6d2XBe7A5/hKtwc34CEvvPn785PFxt9Pp",
+	"+PS+E74JTzFy94dWGnKsoDa8VvuY+PNUdrgrrPeqz51DubuiCvXOTRx++g4eZO28DWiUOTM0oQY7EXj9",
+	"tquWsdmZ0x10OLirlp36LqOda9sy6nY/fbTdVf5jTyV9iEsT3o1Sbl/Inzy21ZeOT7ckGT7KknXZtAVh",
+	"KaEPGpk+8xp2o85sUpq51K31in1EUhRPoY9xJfgX0qTHQvGtabM1bl2gV5k/zby9OiQvVHeKobqEV/C4",
+	"KT7c2WLaeeA768+U7VbF0qyYNo+unwy9CbVYk4avFYL6HQUtyYQqPOA/UYxh45n8AKIVd032hiBQNshA",
+	"GR/ul1C1e3RQHG50QISAhWJf+PMV5Ia6bjuK3/q3A+W1rozYMkOpktipuVIeOVd9O6SSLRDvcGJngD/c",
+	"FEqziVKejo2nP7E2i+vcT7nFAci3xcnLKkpLKq+OndRHZXgmrRSR/ktywZJn5dxJ04nkr5dBydVs7egx",
+	"tlsI61p3K0R16rrafiFQ4E1VdIsqzUonBXaikzuJ0ECg3YodLYMV5Y4N5uS/UyC/S8GiB+FOJYsbLWiN",
+	"33KTuokUNrJpzC64BcahkQ1yAEU1S/lwo/QZgVzPNxHYm7yCWQOFWRTFNJic2J+aWBM4rGkmUupA4LvD",
+	"VjoNJDzB82/wc20fK2G2KA5Coo8ePu+P9SP2xabtTaZJt0/mMmEpYSJBLzvv+xOc+NreqsDOWV3IWzqe",
+	"ccFaitEExhJ7gN/1WRuWIARDCP+SmcEUmzFsvjD6I/syo5muZ9uqy6vx1HxdLwB7DBECVDyHuP7U4e3x",
+	"tK2aDNEUh0eq13AGekEN5UoTr3erRkwq7ONXYQV43bXvd8fV2otkghDkneXK3eTwV81/ZVH/6Emve7jZ",
+	"T0bBgP/nkcNJ53nv5dG3j7578qZz1vvh6KLhQFUBVW0XnRYxPLwV5/w+o7rWz6uypq0bbfOwnV6FU/MO",
+	"duH05dnqeKpneRFxtbQz/7X0WVCt2A947Wkuh/pbZkmalXvQkydlZEwFGTFsMQuGh+2kzHci8zbez6ke",
+	"EmKbhtxU791wwqo5S3HfpdYVL/hWDkBBDpUJ30bfNmGbSVBz2J2Fj5ltP58ktr2tSwFVm/F8zbREpbXP",
+	"v7O5dMdtpNs2ePOL27yJbM/JgBtd7fVy6x3lddlZB4jNi69n7k0Fw6zsjT2wBwyr+9M71e3epUo3BLSo",
+	"0w2fFpW64dOw6QhuTY4zxQ2W9cxd+0Ps73uSNfWjOhHlDs9Uk+FO7YGH+UVTGGbgO+W+BrZhKBcT6Rvk",
+	"UBu+OjNZuLuXWC8PcMwpF4ZywZSula5OuZllI9SSuc4s/opqzUmL7+OtRQ8fYqL34cP87OjDh851fviQ",
+	"7J2cEjoFDIAzhBXj2LAxuHcFIgUzYwMBS1F0nMeSOfg2yVxRLtSQYaOuH9p7TWaMyAUTLevxDoRrGTXK",
+	"eGrsjrFr3ICtDaVakZHEGAVT2dy0B2Ig/vY3BwV1VztpeHpS9OmrZVAePsTXHj5sk5d5s1R7yQoVZIi7",
+	"VMPYos5nWx5o7wxJMRDckD3NGISithUIoyrlTNXLPqnO6yYQQMXGUiX2u0FsbtuLGNz5Gggsw8CqMsWN",
+	"YcL+Oi5te3gE4oYEHndDbDysp/dd7UypWi24xsqfjkNxJz+6/fmhL3wexrkRHAiCIaOrH3Bh/yRdFfe6",
+	"uGoRXWsB2m4GLR84tGptiEY36K5qQU6ScgtWCyuW28MAKRjAhu+iAhPIexSRE1f21sheNya9mBzG5L/+",
+	"8/+WChL2n5VmQa3gzsIKmKBE5eBWMK6JPU5BRmzGRUK4iYkAzvD+Oy7/0tlj+0vCQKFqj0ZsMzGWQrCx",
+	"1T0ULx+znWXAMxVTTbIFSaW2TUlmtrunSMDbAujyky7uDjSQZGUxPPz2ZYj3g98stm+GbXIa2KwZte1O",
+	"fOc5d74NcZt3dHtgb0Fzne/3jjtEk9GKuFbGMXobS8vflVvsHpBH8LKLv/Zjq1KIvwIO71qr3e5W5Alc",
+	"jFScYZGqqKIo5AEWMpV4zRNi3W6puzmc6rDtuDUZvpFjp+qbsGNrnvHOqOBoqZsEIKdIa+3YC/jMh+zD",
+	"mGhZoWHq+jf7uxpmUrotKp6QlFHcBzZWUmqtwaXwa5hbTVXcoAd4sy1e6/fheV2Z34eHnJLvDwY34nll",
+	"ahvnoRIttCOyeSZAfECfVlpSU2O7R4daitvrZWxbao+nop58gHF1m5wE3pJtL6gJ49hRaUwXeGGFTUPi",
+	"/RUoMHlhTOwaA2PtLTdFmKrlQNjUuGOKMvVdOwfQ9NVkSp/8ZrMHfbe6myHi5Xe/2N/zBS68Ivg9WFbw",
+	"dCB+b7Va+X/wjWEql0PyO+l2yO9WFuzjvBs32XNitI9vwWuHneK9GZ/OcHzcwd+eBr/lDbjhBSERe7+T",
+	"w/iRfweJe+L75MK/hy9evnl5+XIN69smtTo4Toak0IQuFoxiK0Ng+LJmGcbY+J6bgcDDrOFpJxDglePa",
+	"z5iowb6kWcJNuwAM2xd45jdtUrtTayCqB+wL21y+TOtZocu169qd36tm7YpipbsZB+Ko89TLAabNrBis",
+	"7/aFDsaGtmFkb7iujf5wfyBs44ChZb4h0XTluLnoX2WLy/G18Oq7xpvv/MUB3128OxsI1+SrTd77u0f9",
+	"haQaFeCKDMuXCPSJverUbuWnfMxcW2bntZ4sQD5bvXan5qAul8s2xZ+xYYobqw/enD5/eXbxEscUx/ib",
+	"/N8ojsBJs/5rt92xA8A9pAse9aPDdqd96Br7omsftJrq/xblDfVDN/gN166wOTy99kA3HVC2NXp4gjl3",
+	"HTxbOn5xtREpmxjw3doEz5ui9xI01bZpA/uhTUdRpWDPXDG4zboORO1AKhICAuTi2B2s6dI12Aqvav2l",
+	"tniqprC64MyOPZsr8pXmd3D6NsmO0KhJSreK5hcV9DphfUsn6HXV7XQ2h9o3cdOmWRV1ts0Y+8xlpt1x",
+	"XQmOBjd5YbI1cJsWYJEe7XrNgzty2wCh1T6lM81FQqhp5vy84K5zh10RNszutw+tE7Ru9qIecefbUv2m",
+	"082Hyo2pvU5nw4Ug/iKQ3SfCgseGizRqjQPw5pojO3vTR3MoD4JLXXFId/uQq8pVPEe9p9sHVe+Wuomj",
+	"413gK99biCkKm0t2ckzyTnl0qn1uR7sO4U3loefghrm+PD6U99FZQ2BnA4EgqPNB1p50gQEdiPyhkO7G",
+	"i4auLxAZrJjZD2/GsNwIntizxjgOXIBqIFeJ4dB8LhZ4TMaGx7jA4popa93DuAsiyXqQWmDhDgFqkTVI",
+	"wqtHm1vgZBCGcdMvbqi2UU7R8wNldikHotTAw8cTS+mtEFpyLkq3CTLrZ1gPlnr/1QaOhqWpxtvD0RWh",
+	"wl1VyQUARViq2XLGFGuT0yS/0QWLQ4LgwwYRe029SAbi6s3pi330jkphH00xsBbJpgYlELiGwTwiC2Yf",
+	"COOrQ2usFbCeDwCPOkfhLd7IacH9DkCtoKE81+U0ZlgN6Rtuk5P8xs8ifvfT9Tod5wL6tgeamWde1vLm",
+	"7Kug5bnrd+DanPu2B9UP+uhkIPLwBDDYEHvglHlEZMFzaYWi3qHYw/dkGYggHF9QrZmuAzG0lmG4KXr2",
+	"/+oTLL94Bh5kmq7PHeT2WGZmLOeN3kpwJ0/NXWnSncUrB5Wb5619QgWMVzBsN03OTbGbgcjgVws0WbkO",
+	"PkkST2G8BLasrcAjpWlmC+xdCfyZXBKjqNApdYdtfINOLowkFwsquJ61o9vslmxpMYA9T5a+TWAB/AVI",
+	"hE/q5XcW5SVOOehf8Taim5udb9IKGOGmvKPhbmT5ar6HK95ac4XXWo1hT7+BnQxObeY5P5CT6iXUPpfU",
+	"1JfGzEpZ4XyCwsy0N95539Rh99atuhAFf5hj1TnaPii/bRgH7OCJ5beww4Du4fYB1Xt4cdzxLstpuB8P",
+	"/cXeLoPr1y7+wb4mjNoBPQ136Zbd1Ocuc+Y1YtVTvYmjBttgRQCMW8O2m08seWnA1JKQBCQB/BlML+nm",
+	"5BLYqbIL6YLy/Ar/UWaC3ReXd2zOP4VZp3puyJrQgQAbir52Qy6K7JqKarKNDhHOOH41/ddw09YaXVi/",
+	"2eoP1Rc7sOur8DL722uY/4by55hkvQDGzamvc2Z5viQKdq/SnUUt5KK8PxYXgmDvk23XOPfcytBXZ91y",
+	"X61NXFsS9D+Yb//CXFhiJU817zO6G9oc0pqzELfy2G2NDN6Ghq2VGgzDQd40aSPXsl16KJG9yqHY/Zhk",
+	"YkGnttysIW3q1vn1+NWf693Aqg/+h0m3p8XyY7H5IeivwZ72Arpf13LjSRhF52cRnGtn42+N+/ZtcsZY",
+	"gmkMV1FUZ8BvmXEX431FBnQzrGE/DzleHMw/s/ZdKOZqrdyZuIB+n5mASfBav4BqFtnOY1SMJqtdEV/K",
+	"d2BpqaHXNnIje6C/EmroiGqfDNL7MTnuHBZnFsh//ef/IROpBsKFUUVMp2cZfEAuRQMNG3y2b5k5ZzTh",
+	"sMQ/j5AOFbZkCfDQ/pPclDVMkKNoAxeUh5cr9X75cAPfw1U2bW0FdazFTqIrOmtv7vsY1XdZTkgqxzQt",
+	"Liy0Hcts3mxW+r4t/Ss+3z846PYetzvtTrvbf9J50nFdAqZNUJ9nwvopQi/Y2PgtxUoav13s5lhFVwc4",
+	"lzFbUFbCtX4GwrIigrGkoo/cVx0Jbj7c/L8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

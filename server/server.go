@@ -78,6 +78,13 @@ type Config struct {
 	Runtime agent.Runtime
 	// Runners is the number of turns this process runs at once (default 64).
 	Runners int
+	// RunnersPerOrg is the most turns of one organization this process runs
+	// at once, even when no other organization is waiting, so that another
+	// organization's turn always finds a free runner (default: all but a
+	// quarter of Runners, and at least one kept free). Claims also take
+	// organizations in turn, so a long queue of one does not delay the
+	// others' turns.
+	RunnersPerOrg int
 	// NoRunners makes this process answer the API only; the other replicas
 	// of its database run the turns. Only a shared database (PostgreSQL)
 	// allows it.
@@ -188,7 +195,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if !cfg.NoRunners {
 		s.pool, err = runner.New(runner.Config{
 			Store: db.Store, Runtime: cfg.Runtime, Bus: db.Bus, Owner: owner(),
-			Concurrency: cfg.Runners, Lease: cfg.Lease, MaxAttempts: cfg.MaxAttempts,
+			Concurrency: cfg.Runners, PerOrg: cfg.RunnersPerOrg, Lease: cfg.Lease, MaxAttempts: cfg.MaxAttempts,
 			OnShutdown: runner.ShutdownMode(cfg.OnShutdown), Logger: cfg.Logger, Metrics: metrics,
 		})
 		if err != nil {
@@ -230,6 +237,8 @@ func (cfg *Config) defaults() error {
 	switch {
 	case cfg.Runners < 0:
 		return fmt.Errorf("server: Runners %d: want 0 (the default) or more", cfg.Runners)
+	case cfg.RunnersPerOrg < 0:
+		return fmt.Errorf("server: RunnersPerOrg %d: want 0 (the default) or more", cfg.RunnersPerOrg)
 	case cfg.WaitLimit < 0:
 		return fmt.Errorf("server: WaitLimit %s: want a positive duration", cfg.WaitLimit)
 	case cfg.Drain < 0:

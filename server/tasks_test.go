@@ -130,6 +130,32 @@ func TestConcurrentFollowUpsKeepOrder(t *testing.T) {
 	}
 }
 
+// TestTaskIDsAreTheOrganizationsOwn: the same client-chosen id in two
+// organizations is two tasks, neither visible to the other, and neither
+// create tells whether the id is in use elsewhere.
+func TestTaskIDsAreTheOrganizationsOwn(t *testing.T) {
+	t.Parallel()
+	s := setup(t, options{})
+	b := s.create(s.eve, gen.CreateTask{Input: "org_b's order", TaskId: ptr("order-17")}).JSON200
+	a := s.create(s.alice, gen.CreateTask{Input: "org_a's order", TaskId: ptr("order-17")}).JSON200
+	if a.Metadata.Seq != 1 || b.Metadata.Seq != 1 || a.Id == b.Id {
+		t.Fatalf("creates of order-17: org_a %+v (worker %s), org_b %+v (worker %s); want two new tasks",
+			a.Metadata, a.Id, b.Metadata, b.Id)
+	}
+	if got := s.retrieve(s.alice, "order-17"); len(got.Turns) != 1 || got.Turns[0].Input != "org_a's order" {
+		t.Errorf("org_a's order-17 = %+v", got.Turns)
+	}
+	if got := s.retrieve(s.eve, "order-17"); len(got.Turns) != 1 || got.Turns[0].Input != "org_b's order" {
+		t.Errorf("org_b's order-17 = %+v", got.Turns)
+	}
+	if res, _ := s.do("usr_eve", "DELETE", "/api/tasks/order-17", "", ""); res.StatusCode != 200 {
+		t.Fatalf("org_b archives its order-17: %d", res.StatusCode)
+	}
+	if got := s.create(s.alice, gen.CreateTask{Input: "more", TaskId: ptr("order-17")}).JSON200; got.Metadata.Seq != 2 {
+		t.Errorf("org_a's follow-up after org_b archived its own: seq %d, want 2", got.Metadata.Seq)
+	}
+}
+
 func TestFollowUpRules(t *testing.T) {
 	t.Parallel()
 	s := setup(t, options{})
@@ -143,11 +169,16 @@ func TestFollowUpRules(t *testing.T) {
 	if res.StatusCode != http.StatusConflict || res.Header.Get("X-Should-Retry") != "false" || !strings.Contains(p.Detail, taskID) {
 		t.Errorf("worker mismatch: %d %q %+v", res.StatusCode, res.Header.Get("X-Should-Retry"), p)
 	}
-	// Another organization's task and worker: 404, not a new task.
-	res, _ = s.do("usr_eve", "POST", "/api/tasks", "application/json", fmt.Sprintf(`{"input":"steal","taskId":%q}`, taskID))
-	if res.StatusCode != http.StatusNotFound {
-		t.Errorf("other org's task: %d", res.StatusCode)
+	// Ids in the server's form are the server's alone: one the
+	// organization has no task of is 404, not a new task, whether another
+	// organization has it or nobody does.
+	for _, id := range []string{taskID, "tsk_01HZY31W2SZJ8MJ2FQTR3M1K9D"} {
+		res, p = s.do("usr_eve", "POST", "/api/tasks", "application/json", fmt.Sprintf(`{"input":"steal","taskId":%q}`, id))
+		if res.StatusCode != http.StatusNotFound || !strings.Contains(p.Detail, id) {
+			t.Errorf("create of server-made id %s in another organization: %d %+v", id, res.StatusCode, p)
+		}
 	}
+	// Another organization's worker: 404.
 	res, _ = s.do("usr_eve", "POST", "/api/tasks", "application/json", fmt.Sprintf(`{"input":"steal","workerId":%q}`, w.Id))
 	if res.StatusCode != http.StatusNotFound {
 		t.Errorf("other org's worker: %d", res.StatusCode)
@@ -510,5 +541,44 @@ func TestLockedDatabaseAnswers503(t *testing.T) {
 	list, err := s.alice.ListTasksWithResponse(ctx, nil)
 	if err != nil || len(list.JSON200.Items) != 2 {
 		t.Errorf("tasks after the outage: %v %s, want the two created outside it", err, list.Body)
+	}
+}
+
+// TestNoOrganizationStarvesAnother fills a server's runners with one
+// organization's slow turns and checks that another organization's trivial
+// create still completes within the wait limit: no organization runs more
+// than all but a quarter of the runners (6 of 8), however many of its turns
+// queue.
+func TestNoOrganizationStarvesAnother(t *testing.T) {
+	t.Parallel()
+	const waitLimit = 3 * time.Second
+	s := setup(t, options{waitLimit: waitLimit})
+	var wg sync.WaitGroup
+	for i := range 40 {
+		wg.Go(func() {
+			res, err := s.alice.CreateTaskWithResponse(context.Background(), nil,
+				gen.CreateTask{Input: fmt.Sprintf("slow %d [delay=1m]", i)})
+			if err != nil || res.JSON200 == nil {
+				t.Errorf("org_a create %d: %v %v", i, err, res)
+			}
+		})
+	}
+	wg.Wait() // each answered after the wait limit: all 40 are queued or running
+
+	running := gen.TaskStatusRunning
+	limit := 100
+	list, err := s.alice.ListTasksWithResponse(context.Background(), &gen.ListTasksParams{Status: &running, Limit: &limit})
+	if err != nil || list.JSON200 == nil {
+		t.Fatalf("list org_a's running tasks: %v %v", err, list)
+	}
+	if n := len(list.JSON200.Items); n != 6 {
+		t.Errorf("org_a has %d tasks running on 8 runners, want 6 (all but a quarter)", n)
+	}
+
+	start := time.Now()
+	w := s.create(s.eve, gen.CreateTask{Input: "quick question"}).JSON200
+	if w.Running || w.Status != gen.WorkerStatusCompleted {
+		t.Fatalf("org_b's create behind 40 slow turns of org_a: status %s, running %v after %s; want completed within the wait limit (%s)",
+			w.Status, w.Running, time.Since(start).Round(time.Millisecond), waitLimit)
 	}
 }

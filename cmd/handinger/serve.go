@@ -35,6 +35,7 @@ type serveOptions struct {
 	builtinDelay  time.Duration
 	execCommand   string
 	runners       int
+	runnersPerOrg int
 	lease         time.Duration
 	maxAttempts   int
 	shutdownGrace time.Duration
@@ -106,6 +107,7 @@ Every flag can also be set by the environment variable named in its help.`,
 	f.DurationVar(&o.builtinDelay, "builtin-delay", 0, "builtin runtime: time each turn takes")
 	f.StringVar(&o.execCommand, "exec-command", "", "exec runtime: command run for each turn, through /bin/sh -c")
 	f.IntVar(&o.runners, "runners", 64, "turns run at once by this process (0: none, an API-only replica of a shared database)")
+	f.IntVar(&o.runnersPerOrg, "runners-per-org", 0, "most turns of one organization run at once by this process, so that others always find a free runner (0: all but a quarter of --runners, at least one left free)")
 	f.DurationVar(&o.lease, "lease", 10*time.Second, "how long a claimed turn stays claimed without a heartbeat")
 	f.IntVar(&o.maxAttempts, "max-attempts", 3, "claims of a turn before it ends in error")
 	f.DurationVar(&o.drain, "drain", 5*time.Second, "on SIGINT/SIGTERM, time the server goes on serving with /readyz answering 503, so that load balancers stop sending it work, before the grace begins")
@@ -170,6 +172,9 @@ func serve(ctx context.Context, o serveOptions, stdout, stderr io.Writer) error 
 	if o.runners < 0 {
 		return usageError{fmt.Errorf("--runners %d: want 0 or more", o.runners)}
 	}
+	if o.runnersPerOrg < 0 {
+		return usageError{fmt.Errorf("--runners-per-org %d: want 0 or more", o.runnersPerOrg)}
+	}
 	if o.drain < 0 {
 		return usageError{fmt.Errorf("--drain %s: want 0 or more", o.drain)}
 	}
@@ -205,7 +210,7 @@ func serve(ctx context.Context, o serveOptions, stdout, stderr io.Writer) error 
 		o.publicURL = "http://" + ln.Addr().String()
 	}
 	srv, err := server.New(ctx, server.Config{
-		DB: o.db, Runtime: rt, Runners: o.runners, NoRunners: o.runners == 0,
+		DB: o.db, Runtime: rt, Runners: o.runners, RunnersPerOrg: o.runnersPerOrg, NoRunners: o.runners == 0,
 		Lease: o.lease, MaxAttempts: o.maxAttempts, OnShutdown: onShutdown,
 		PublicURL: o.publicURL, WaitLimit: o.waitLimit, Validate: mode, MaxBodyBytes: o.maxBody,
 		RateLimit: o.rateLimit, RateBurst: o.rateBurst, Logger: log, PrivateMetrics: o.metricsAddr != "", MaxConns: o.maxConns, Drain: o.drain,

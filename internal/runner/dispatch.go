@@ -1,7 +1,8 @@
 package runner
 
 import (
-	"sync/atomic"
+	"maps"
+	"sync"
 	"time"
 
 	"github.com/handinger/handinger/internal/store"
@@ -9,28 +10,31 @@ import (
 
 // dispatch claims as many turns as there are free slots, in one store call,
 // and starts a run for each; it sleeps until a wake-up, a freed slot, or
-// the poll period.
+// the poll period. Each claim carries what the pool runs of each
+// organization, so that none exceeds Config.PerOrg.
 func (p *Pool) dispatch() {
 	defer p.wg.Done()
 	poll := time.NewTicker(p.cfg.PollEvery)
 	defer poll.Stop()
-	var running atomic.Int64
+	held := &holdings{byOrg: map[string]int{}}
 	for {
-		free := p.cfg.Concurrency - int(running.Load())
+		share, running := held.share(p.cfg.PerOrg)
+		free := p.cfg.Concurrency - running
 		if free > 0 {
-			claims, err := p.cfg.Store.ClaimTurns(p.claimCtx, p.cfg.Owner, p.cfg.Now(), p.cfg.Lease, free)
+			claims, err := p.cfg.Store.ClaimTurns(p.claimCtx, p.cfg.Owner, p.cfg.Now(), p.cfg.Lease, free, share)
 			if err != nil && p.claimCtx.Err() == nil {
 				p.cfg.Logger.Error("claim turns", "err", err)
 			}
 			// Claims that committed are run even when shutdown began
 			// meanwhile: the shutdown rules then release or abort them.
 			for i := range claims {
-				running.Add(1)
+				org := claims[i].Turn.OrgID
+				held.add(org, 1)
 				p.runs.Add(1)
 				go func(c store.Claim) {
 					defer p.runs.Done()
 					p.run(&c)
-					running.Add(-1)
+					held.add(org, -1)
 					select {
 					case p.slotFree <- struct{}{}:
 					default:
@@ -52,4 +56,29 @@ func (p *Pool) dispatch() {
 		case <-poll.C:
 		}
 	}
+}
+
+// holdings counts the turns the pool runs, by organization.
+type holdings struct {
+	mu      sync.Mutex
+	byOrg   map[string]int
+	running int
+}
+
+// add counts n more (or, negative, fewer) running turns of org.
+func (h *holdings) add(org string, n int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.running += n
+	if h.byOrg[org] += n; h.byOrg[org] <= 0 {
+		delete(h.byOrg, org)
+	}
+}
+
+// share is the claim share for a cap of perOrg, with a copy of the
+// holdings, and the number of turns running.
+func (h *holdings) share(perOrg int) (store.Share, int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return store.Share{PerOrg: perOrg, Held: maps.Clone(h.byOrg)}, h.running
 }

@@ -47,6 +47,12 @@ type Config struct {
 	Owner string
 	// Concurrency is the number of turns run at once (default 64).
 	Concurrency int
+	// PerOrg is the most turns of one organization run at once, so that
+	// another organization always finds a free runner (default: all but a
+	// quarter of Concurrency, at least one runner kept free; see PerOrgFor).
+	// It holds whether or not another organization is waiting. Claims take
+	// organizations in turn as well (store.Share).
+	PerOrg int
 	// Lease is how long a claim holds without a heartbeat (default 10 s);
 	// a crashed runner's turn is rescued about Lease+ReapEvery after the
 	// crash, whatever the turn's length.
@@ -72,6 +78,13 @@ type Config struct {
 	// IdempotencyTTL is how long idempotency keys are kept (default 48 h;
 	// the API promises at least 24 h). The reaper purges older ones.
 	IdempotencyTTL time.Duration
+}
+
+// PerOrgFor is the default Config.PerOrg for concurrency runners: all but a
+// quarter of them, and at least one left for other organizations (a single
+// runner is all one organization's).
+func PerOrgFor(concurrency int) int {
+	return max(1, concurrency-max(1, concurrency/4))
 }
 
 // Pool runs turns until Shutdown.
@@ -103,6 +116,10 @@ func New(cfg Config) (*Pool, error) {
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 64
 	}
+	if cfg.PerOrg <= 0 {
+		cfg.PerOrg = PerOrgFor(cfg.Concurrency)
+	}
+	cfg.PerOrg = min(cfg.PerOrg, cfg.Concurrency)
 	if cfg.Lease <= 0 {
 		cfg.Lease = 10 * time.Second
 	}

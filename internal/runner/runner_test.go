@@ -175,3 +175,13 @@ func TestShutdown(t *testing.T) {
 		})
 	}
 }
+
+func TestPerOrgForLeavesRunnersFree(t *testing.T) {
+	for _, tc := range []struct{ runners, want int }{
+		{1, 1}, {2, 1}, {3, 2}, {4, 3}, {8, 6}, {64, 48},
+	} {
+		if got := runner.PerOrgFor(tc.runners); got != tc.want {
+			t.Errorf("PerOrgFor(%d) = %d, want %d", tc.runners, got, tc.want)
+		}
+	}
+}

@@ -116,6 +116,16 @@ func NewID(prefix string) string {
 	return prefix + "_" + ulid.Make().String()
 }
 
+// IsServerID reports whether id has the form NewID(prefix) gives.
+func IsServerID(prefix, id string) bool {
+	rest, ok := strings.CutPrefix(id, prefix+"_")
+	if !ok {
+		return false
+	}
+	_, err := ulid.ParseStrict(rest)
+	return err == nil
+}
+
 // CreateParams is a create call as the client sent it.
 type CreateParams struct {
 	Input          string
@@ -153,13 +163,17 @@ func (s *Service) CreateTask(ctx context.Context, who store.Principal, p CreateP
 		Principal:   who,
 		TaskID:      p.TaskID,
 		TaskIDGiven: p.TaskID != "",
-		WorkerID:    p.WorkerID,
-		NewWorkerID: s.cfg.NewID("wrk"),
-		TurnID:      s.cfg.NewID("trn"),
-		Input:       p.Input,
-		Budget:      p.Budget,
-		Title:       Title(p.Input),
-		Now:         now,
+		// A client may name a task of its own organization by any id, but
+		// one in the server's form only to follow it up: the server's ids
+		// stay unique across organizations.
+		FollowUpOnly: IsServerID("tsk", p.TaskID),
+		WorkerID:     p.WorkerID,
+		NewWorkerID:  s.cfg.NewID("wrk"),
+		TurnID:       s.cfg.NewID("trn"),
+		Input:        p.Input,
+		Budget:       p.Budget,
+		Title:        Title(p.Input),
+		Now:          now,
 	}
 	if params.TaskID == "" {
 		params.TaskID = s.cfg.NewID("tsk")

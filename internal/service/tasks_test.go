@@ -73,3 +73,17 @@ func TestErrorsNameTheirContextOnce(t *testing.T) {
 		t.Errorf("follow-up to an archived task: %q repeats itself", msg)
 	}
 }
+
+func TestIsServerID(t *testing.T) {
+	if id := NewID("tsk"); !IsServerID("tsk", id) {
+		t.Errorf("IsServerID(tsk, %s) = false for an id NewID made", id)
+	}
+	for _, id := range []string{
+		"order-17", "tsk_", "tsk_mine", "tsk_01HZY31W2SZJ8MJ2FQTR3M1K9", "tsk_01HZY31W2SZJ8MJ2FQTR3M1K9DX",
+		"wrk_01HZY31W2SZJ8MJ2FQTR3M1K9D", "tsk-01HZY31W2SZJ8MJ2FQTR3M1K9D", "tsk_01hzy31w2szj8mj2fqtr3m1k9U",
+	} {
+		if IsServerID("tsk", id) {
+			t.Errorf("IsServerID(tsk, %s) = true", id)
+		}
+	}
+}

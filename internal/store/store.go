@@ -124,6 +124,11 @@ type CreateTurnParams struct {
 	// TaskIDGiven is true when the client chose TaskID; then an existing task
 	// with that id gets a follow-up turn. Otherwise a new task is created.
 	TaskIDGiven bool
+	// FollowUpOnly, with TaskIDGiven, makes the call a follow-up or
+	// nothing: ErrNotFound when the organization has no task TaskID. The
+	// service sets it for ids in the form the server makes, which stay the
+	// server's alone, unique across organizations.
+	FollowUpOnly bool
 	// WorkerID names an existing worker; empty creates NewWorkerID on the fly
 	// with the input as its instructions.
 	WorkerID    string
@@ -159,6 +164,48 @@ type ListTasksParams struct {
 	// Before is the Position of the last task of the previous page; 0 for
 	// the first page.
 	Before int64
+}
+
+// Share is how one claim divides a claimer's free runners between
+// organizations, so that none starves the others:
+//
+//   - An organization takes at most Allowance turns: PerOrg less what the
+//     claimer already holds of it.
+//   - Organizations take turns: every organization with a runnable turn
+//     gets its oldest one before any gets a second, and so on (the claims
+//     are ranked by their place in their organization's queue, then by
+//     acceptance).
+//   - When several organizations have runnable turns, one claim takes at
+//     most RoundShare(max, n) of each of the n, which bounds what a claim
+//     reads and locks; the next claim, when a runner frees or a turn is
+//     queued, takes the rest.
+//
+// Every backend applies the same rule, so the same queue gives the same
+// claims on each.
+type Share struct {
+	// PerOrg is the most turns of one organization the claimer may hold at
+	// once; 0 bounds them by the claim's max only.
+	PerOrg int
+	// Held counts the turns the claimer holds now, by organization.
+	Held map[string]int
+}
+
+// Allowance is how many turns of org a claim of up to max may take.
+func (s Share) Allowance(org string, max int) int {
+	if s.PerOrg <= 0 {
+		return max
+	}
+	return min(max, s.PerOrg-s.Held[org])
+}
+
+// RoundShare is the most turns of one organization a claim of up to max
+// takes when n organizations have runnable turns within their allowance:
+// all max for one, else max/n rounded up.
+func RoundShare(max, n int) int {
+	if n <= 1 {
+		return max
+	}
+	return (max + n - 1) / n
 }
 
 // Claim is a turn a runner holds a lease on, with what it needs to run it.
@@ -219,9 +266,11 @@ type Keys interface {
 type Tasks interface {
 	// CreateTurn stores a create call in one transaction: the task (new or
 	// existing), the worker when created on the fly, the turn (runnable at
-	// once), and the idempotency key. Errors: ErrNotFound (the task or
-	// worker belongs to another organization or the worker does not exist),
-	// ErrArchived, ErrWorkerMismatch, ErrIdempotencyMismatch.
+	// once), and the idempotency key. A task id is the organization's own:
+	// another organization's task of the same id is another task, which the
+	// call never sees. Errors: ErrNotFound (the worker is another
+	// organization's or does not exist), ErrArchived, ErrWorkerMismatch,
+	// ErrIdempotencyMismatch, ErrConflict (a server-made id is taken).
 	CreateTurn(ctx context.Context, p CreateTurnParams) (CreateTurnResult, error)
 	// GetTaskWithTurns returns a task of org and all its turns in seq order.
 	// ErrNotFound when none.
@@ -241,9 +290,10 @@ type Queue interface {
 	// ClaimTurns leases up to max runnable turns (pending, with every earlier
 	// turn of their task terminal) to owner until now+lease and marks them
 	// running, in one transaction: at most one turn of any task (the others
-	// wait for it), oldest first. It returns an empty slice when nothing is
-	// runnable.
-	ClaimTurns(ctx context.Context, owner string, now time.Time, lease time.Duration, max int) ([]Claim, error)
+	// wait for it), organizations in turn (see Share), each organization's
+	// oldest first. The claims are in acceptance order; none when nothing
+	// is runnable.
+	ClaimTurns(ctx context.Context, owner string, now time.Time, lease time.Duration, max int, share Share) ([]Claim, error)
 	// Heartbeat extends a held lease to until. ErrLeaseLost when the claim
 	// is no longer owner's at attempt.
 	Heartbeat(ctx context.Context, turnID, owner string, attempt int, until time.Time) error

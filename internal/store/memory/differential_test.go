@@ -203,9 +203,16 @@ func differ(t *testing.T, rnd *rand.Rand, mem, lite store.Store, n int) {
 			owner := fmt.Sprint("r", rnd.IntN(2))
 			lease := time.Duration(1+rnd.IntN(60)) * time.Second
 			max := rnd.IntN(5)
-			what = fmt.Sprintf("ClaimTurns(%s, %v, %d)", owner, lease, max)
+			// Now and then a cap per organization, with some of it held.
+			var share store.Share
+			if rnd.IntN(2) == 0 {
+				share = store.Share{PerOrg: 1 + rnd.IntN(3), Held: map[string]int{
+					"org-a": rnd.IntN(3), "org-b": rnd.IntN(3),
+				}}
+			}
+			what = fmt.Sprintf("ClaimTurns(%s, %v, %d, %+v)", owner, lease, max, share)
 			call = func(st store.Store) outcome {
-				cs, err := st.ClaimTurns(ctx, owner, now, lease, max)
+				cs, err := st.ClaimTurns(ctx, owner, now, lease, max, share)
 				if st == mem {
 					claims = append(claims, cs...)
 				}

@@ -34,14 +34,14 @@ type Store struct {
 	keys     map[string]store.Principal // by string(hash)
 	keyIDs   map[string]struct{}
 	workers  map[string]store.Worker
-	tasks    map[string]*task
+	tasks    map[taskKey]*task  // a task id is its organization's own
 	orgTasks map[string][]*task // each organization's tasks in position order
 	turns    map[string]*turn
 	idem     map[idemKey]idemEntry
 
-	runnable runQueue           // pending turns whose earlier turns all ended
-	running  map[*turn]struct{} // turns under a lease
-	pending  int                // pending turns, runnable or waiting
+	runnable map[string]*runQueue // by organization: pending turns whose earlier turns all ended
+	running  map[*turn]struct{}   // turns under a lease
+	pending  map[string]int       // by organization: pending turns, runnable or waiting
 
 	lastTaskPos int64 // Task.Position of the latest task
 	lastTurnPos int64 // acceptance order of the latest turn
@@ -57,11 +57,13 @@ func New() *Store {
 		keys:     map[string]store.Principal{},
 		keyIDs:   map[string]struct{}{},
 		workers:  map[string]store.Worker{},
-		tasks:    map[string]*task{},
+		tasks:    map[taskKey]*task{},
 		orgTasks: map[string][]*task{},
 		turns:    map[string]*turn{},
 		idem:     map[idemKey]idemEntry{},
 		running:  map[*turn]struct{}{},
+		runnable: map[string]*runQueue{},
+		pending:  map[string]int{},
 	}
 }
 
@@ -92,7 +94,7 @@ func (s *Store) Close() error {
 	s.closed = true
 	s.orgs, s.users, s.keys, s.keyIDs = nil, nil, nil, nil
 	s.workers, s.tasks, s.orgTasks, s.turns, s.idem = nil, nil, nil, nil, nil
-	s.runnable, s.running, s.pending = nil, nil, 0
+	s.runnable, s.running, s.pending = nil, nil, nil
 	return nil
 }
 

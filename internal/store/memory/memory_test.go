@@ -297,7 +297,7 @@ func TestClose(t *testing.T) {
 		},
 		"ArchiveTask": func() error { return st.ArchiveTask(ctx, "org", "user", "task-1") },
 		"ClaimTurns": func() error {
-			_, err := st.ClaimTurns(ctx, "r", t0, time.Minute, 4)
+			_, err := st.ClaimTurns(ctx, "r", t0, time.Minute, 4, store.Share{})
 			return err
 		},
 		"Heartbeat":   func() error { return st.Heartbeat(ctx, "turn-1", "r", 1, t0) },
@@ -329,7 +329,7 @@ func TestCanceledContext(t *testing.T) {
 	if _, err := st.LookupAPIKey(ctx, []byte("hash")); !errors.Is(err, context.Canceled) {
 		t.Errorf("LookupAPIKey with a canceled context: %v", err)
 	}
-	if _, err := st.ClaimTurns(ctx, "r", t0, time.Minute, 4); !errors.Is(err, context.Canceled) {
+	if _, err := st.ClaimTurns(ctx, "r", t0, time.Minute, 4, store.Share{}); !errors.Is(err, context.Canceled) {
 		t.Errorf("ClaimTurns with a canceled context: %v", err)
 	}
 	if _, err := st.FinishTurns(ctx, []store.FinishTurnParams{{TurnID: "turn-1", Owner: "r", Attempt: 1,

@@ -14,8 +14,8 @@ import (
 // The queue keeps the invariant that makes claims cheap: a task's turns end
 // in seq order, because only the first of them that has not ended can be
 // claimed, so every turn after it is pending. That turn is runnable while it
-// is pending, and then it is in Store.runnable; a running turn is in
-// Store.running; no other turn is in either.
+// is pending, and then it is in its organization's Store.runnable; a
+// running turn is in Store.running; no other turn is in either.
 
 // runQueue is a min-heap of runnable turns in acceptance order, through
 // container/heap.
@@ -35,7 +35,22 @@ func (q *runQueue) Pop() any {
 	return r
 }
 
-func (q *runQueue) push(r *turn) { heap.Push(q, r) }
+// queue makes r, a pending turn, runnable.
+func (s *Store) queue(r *turn) {
+	q := s.runnable[r.row.OrgID]
+	if q == nil {
+		q = &runQueue{}
+		s.runnable[r.row.OrgID] = q
+	}
+	heap.Push(q, r)
+}
+
+// unpend counts one pending turn of org less.
+func (s *Store) unpend(org string) {
+	if s.pending[org]--; s.pending[org] == 0 {
+		delete(s.pending, org)
+	}
+}
 
 // heldBy reports whether the claim on r is still owner's at attempt: the
 // fence of every change to a claimed turn. r may be nil.
@@ -62,8 +77,8 @@ func (s *Store) release(r *turn) {
 func (s *Store) requeue(r *turn) {
 	s.release(r)
 	r.row.Status = store.StatusPending
-	s.pending++
-	s.runnable.push(r)
+	s.pending[r.row.OrgID]++
+	s.queue(r)
 	setTaskStatus(r, store.StatusPending, nil)
 }
 
@@ -75,43 +90,73 @@ func (s *Store) end(r *turn, status store.Status, at time.Time) {
 	r.completedAt = at
 	r.row.CompletedAt = &r.completedAt
 	if next := r.row.Seq; next < len(r.task.turns) { // turns[Seq] has seq Seq+1
-		s.runnable.push(r.task.turns[next])
+		s.queue(r.task.turns[next])
 	}
 	setTaskStatus(r, status, r.row.CompletedAt)
 }
 
-// ClaimTurns leases up to max runnable turns, at most one of any task, to
-// owner until now+lease and marks them running, as one transaction. The
-// claims are in acceptance order; none when nothing is runnable.
-func (s *Store) ClaimTurns(ctx context.Context, owner string, now time.Time, lease time.Duration, max int) ([]store.Claim, error) {
+// ClaimTurns leases up to max runnable turns, at most one of any task and
+// organizations in turn within share, to owner until now+lease and marks
+// them running, as one transaction. The claims are in acceptance order;
+// none when nothing is runnable.
+func (s *Store) ClaimTurns(ctx context.Context, owner string, now time.Time, lease time.Duration, max int, share store.Share) ([]store.Claim, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	claims, err := s.claimTurns(ctx, owner, now, lease, max)
+	claims, err := s.claimTurns(ctx, owner, now, lease, max, share)
 	if err != nil {
 		return nil, fmt.Errorf("claim %d turns: %w", max, err)
 	}
 	return claims, nil
 }
 
-// claimTurns pops up to max turns off the run queue. They belong to
-// different tasks: only the first live turn of a task is ever runnable. The
-// caller holds the write lock.
-func (s *Store) claimTurns(ctx context.Context, owner string, now time.Time, lease time.Duration, max int) ([]store.Claim, error) {
+// claimTurns takes up to max turns off the organizations' run queues, as
+// store.Share says. They belong to different tasks: only the first live
+// turn of a task is ever runnable. The caller holds the write lock.
+func (s *Store) claimTurns(ctx context.Context, owner string, now time.Time, lease time.Duration, max int, share store.Share) ([]store.Claim, error) {
 	if err := s.usable(ctx); err != nil {
 		return nil, err
 	}
-	n := min(max, len(s.runnable))
-	if n <= 0 {
+	if max <= 0 {
 		return nil, nil
 	}
-	claims := make([]store.Claim, n)
+	// As the SQL backends: every organization with a pending turn and room
+	// counts for the round's share, runnable or not.
+	var orgs []string
+	for org := range s.pending {
+		if share.Allowance(org, max) > 0 {
+			orgs = append(orgs, org)
+		}
+	}
+	per := store.RoundShare(max, len(orgs))
+	type ranked struct {
+		rank int
+		r    *turn
+	}
+	var all []ranked
+	for _, org := range orgs {
+		q := s.runnable[org]
+		for rank := 0; q != nil && q.Len() > 0 && rank < min(per, share.Allowance(org, max)); rank++ {
+			all = append(all, ranked{rank, heap.Pop(q).(*turn)})
+		}
+	}
+	slices.SortFunc(all, func(a, b ranked) int {
+		return cmp.Or(cmp.Compare(a.rank, b.rank), cmp.Compare(a.r.pos, b.r.pos))
+	})
+	for _, x := range all[min(max, len(all)):] { // chosen, then left: back in their queues
+		heap.Push(s.runnable[x.r.row.OrgID], x.r)
+	}
+	if all = all[:min(max, len(all))]; len(all) == 0 {
+		return nil, nil
+	}
+	slices.SortFunc(all, func(a, b ranked) int { return cmp.Compare(a.r.pos, b.r.pos) })
+	claims := make([]store.Claim, len(all))
 	until := utc(now.Add(lease))
-	for i := range claims {
-		r := heap.Pop(&s.runnable).(*turn)
+	for i, x := range all {
+		r := x.r
 		r.row.Status = store.StatusRunning
 		r.row.Attempts++
 		r.leaseOwner, r.leaseUntil = owner, until
-		s.pending--
+		s.unpend(r.row.OrgID)
 		s.running[r] = struct{}{}
 		setTaskStatus(r, store.StatusRunning, nil)
 		claims[i] = store.Claim{
@@ -250,5 +295,9 @@ func (s *Store) QueueStats(ctx context.Context) (store.QueueStats, error) {
 	if err := s.usable(ctx); err != nil {
 		return store.QueueStats{}, fmt.Errorf("queue stats: %w", err)
 	}
-	return store.QueueStats{Pending: s.pending, Running: len(s.running)}, nil
+	pending := 0
+	for _, n := range s.pending {
+		pending += n
+	}
+	return store.QueueStats{Pending: pending, Running: len(s.running)}, nil
 }

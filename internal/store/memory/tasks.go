@@ -26,13 +26,13 @@ func (t *task) out() store.Task {
 	return row
 }
 
+// taskKey identifies a task: its id is its organization's own.
+type taskKey struct{ org, id string }
+
 // task returns a task of org.
 func (s *Store) task(orgID, taskID string) (*task, bool) {
-	t, ok := s.tasks[taskID]
-	if !ok || t.row.OrgID != orgID {
-		return nil, false
-	}
-	return t, true
+	t, ok := s.tasks[taskKey{orgID, taskID}]
+	return t, ok
 }
 
 // CreateTurn stores a create call as one transaction: the task (new or
@@ -66,7 +66,11 @@ func (s *Store) createTurn(ctx context.Context, p store.CreateTurnParams) (store
 		res store.CreateTurnResult
 		err error
 	)
-	if t, ok := s.tasks[p.TaskID]; ok && p.TaskIDGiven {
+	t, ok := s.task(p.Principal.OrgID, p.TaskID)
+	if !ok && p.TaskIDGiven && p.FollowUpOnly {
+		return store.CreateTurnResult{}, store.ErrNotFound
+	}
+	if ok && p.TaskIDGiven {
 		res, err = s.appendTurn(t, p)
 	} else {
 		res, err = s.newTask(p)
@@ -83,8 +87,6 @@ func (s *Store) createTurn(ctx context.Context, p store.CreateTurnParams) (store
 // appendTurn adds a follow-up turn to an existing task.
 func (s *Store) appendTurn(t *task, p store.CreateTurnParams) (store.CreateTurnResult, error) {
 	switch {
-	case t.row.OrgID != p.Principal.OrgID:
-		return store.CreateTurnResult{}, store.ErrNotFound
 	case t.row.Archived:
 		return store.CreateTurnResult{}, store.ErrArchived
 	case p.WorkerID != "" && p.WorkerID != t.row.WorkerID:
@@ -126,7 +128,7 @@ func (s *Store) newTask(p store.CreateTurnParams) (store.CreateTurnResult, error
 	if _, ok := s.users[userID]; !ok && userID != "" {
 		return store.CreateTurnResult{}, fmt.Errorf("user %q does not exist", userID)
 	}
-	if _, taken := s.tasks[p.TaskID]; taken {
+	if _, taken := s.task(p.Principal.OrgID, p.TaskID); taken {
 		return store.CreateTurnResult{}, conflict("task", p.TaskID)
 	}
 	if _, taken := s.turns[p.TurnID]; taken {
@@ -149,7 +151,7 @@ func (s *Store) newTask(p store.CreateTurnParams) (store.CreateTurnResult, error
 		Status:          store.StatusPending,
 		TurnCount:       1,
 	}}
-	s.tasks[t.row.ID] = t
+	s.tasks[taskKey{t.row.OrgID, t.row.ID}] = t
 	s.orgTasks[orgID] = append(s.orgTasks[orgID], t)
 	r := s.addTurn(t, p)
 	return store.CreateTurnResult{Task: t.out(), Turn: r.out(), Worker: worker}, nil
@@ -177,9 +179,9 @@ func (s *Store) addTurn(t *task, p store.CreateTurnParams) *turn {
 	}
 	t.turns = append(t.turns, r)
 	s.turns[r.row.ID] = r
-	s.pending++
+	s.pending[r.row.OrgID]++
 	if len(t.turns) == 1 || t.turns[len(t.turns)-2].row.Status.Terminal() {
-		s.runnable.push(r)
+		s.queue(r)
 	}
 	return r
 }

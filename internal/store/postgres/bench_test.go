@@ -107,7 +107,7 @@ func BenchmarkTwoReplicas(b *testing.B) {
 			owner := fmt.Sprintf("runner-%d-%d", r, k)
 			wg.Go(func() {
 				for finished.Load() < total && ctx.Err() == nil {
-					claims, err := st.ClaimTurns(ctx, owner, now, time.Minute, 16)
+					claims, err := st.ClaimTurns(ctx, owner, now, time.Minute, 16, store.Share{})
 					if err != nil {
 						b.Error(err)
 						return

@@ -31,7 +31,7 @@ func TestLeasesFollowTheDatabaseClock(t *testing.T) {
 		t.Fatal(err)
 	}
 	aNow := now.Add(-5 * time.Second) // what A's clock reads
-	claims, err := a.ClaimTurns(ctx, "replica-a", aNow, 3*time.Second, 1)
+	claims, err := a.ClaimTurns(ctx, "replica-a", aNow, 3*time.Second, 1, store.Share{})
 	if err != nil || len(claims) != 1 {
 		t.Fatalf("claim on A: %v, %d claims", err, len(claims))
 	}
@@ -44,7 +44,7 @@ func TestLeasesFollowTheDatabaseClock(t *testing.T) {
 		t.Fatalf("B's reaper 4 s after A's 3 s lease began: %+v, %v", res, err)
 	}
 	// Heartbeats are on the database's clock too.
-	claims, err = b.ClaimTurns(ctx, "replica-b", now.Add(4*time.Second), 3*time.Second, 1)
+	claims, err = b.ClaimTurns(ctx, "replica-b", now.Add(4*time.Second), 3*time.Second, 1, store.Share{})
 	if err != nil || len(claims) != 1 {
 		t.Fatalf("claim on B: %v, %d claims", err, len(claims))
 	}

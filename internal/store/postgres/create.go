@@ -15,14 +15,16 @@ import (
 //   - prior: an idempotency key already stored stops the create; the call
 //     is then a replay, which the caller reads (see replay).
 //   - named: the worker the call names, when it is the organization's.
-//   - task: an upsert on the task id. A new id inserts the task with
+//   - task: an upsert on the organization's task id. A new id inserts the task with
 //     turn_count 1. An existing one takes the update branch, which locks the
 //     task's row, waiting for any concurrent create on the task, and
 //     increments turn_count on the newest version of the row: concurrent
 //     follow-ups get consecutive seqs, without gaps, and concurrent creates
-//     of one new client-chosen id make one task and follow-ups to it. The
-//     update's WHERE refuses another organization's, an archived or another
-//     worker's task, and a server-chosen id that is taken; a refused call
+//     of one new client-chosen id make one task and follow-ups to it. A task
+//     id is the organization's own: another organization's task of the
+//     same id is another row, which this one never meets. The update's
+//     WHERE refuses an archived or another worker's task, and a
+//     server-chosen id that is taken; a refused call
 //     returns no row, and the caller asks why (see refusal).
 //   - new_worker, new_turn, new_key: what depends on the task row, which
 //     the foreign keys, checked at the end of the statement, see.
@@ -35,7 +37,10 @@ import (
 // The parameters: $1 task id, $2 org, $3 user, $4 named worker (or empty),
 // $5 new worker id, $6 turn id, $7 input, $8 budget, $9 title, $10 now,
 // $11 whether the client chose the task id, $12 API key id, $13
-// idempotency key (or empty), $14 request hash.
+// idempotency key (or empty), $14 request hash, $15 whether the call may
+// only follow a task up (store.CreateTurnParams.FollowUpOnly: the id is
+// in the server's form, and only the server creates those, before any
+// client learns them, so any snapshot of the call has the task).
 var createSQL = `WITH prior AS (
 	SELECT 1 FROM idempotency_keys
 	WHERE $13::text <> '' AND key_id = $12::text AND key = $13::text
@@ -47,8 +52,9 @@ var createSQL = `WITH prior AS (
 	SELECT $1::text, $2::text, CASE WHEN $4::text = '' THEN $5::text ELSE $4::text END,
 		nullif($3::text, ''), $9::text, 'api', $10::bigint, 'pending', 1
 	WHERE NOT EXISTS (SELECT 1 FROM prior) AND ($4::text = '' OR EXISTS (SELECT 1 FROM named))
-	ON CONFLICT (id) DO UPDATE SET turn_count = t.turn_count + 1, status = 'pending', completed_at = NULL
-	WHERE $11::boolean AND t.org_id = $2::text AND NOT t.archived
+		AND (NOT $15::boolean OR EXISTS (SELECT 1 FROM tasks WHERE org_id = $2::text AND id = $1::text))
+	ON CONFLICT (org_id, id) DO UPDATE SET turn_count = t.turn_count + 1, status = 'pending', completed_at = NULL
+	WHERE $11::boolean AND NOT t.archived
 		AND ($4::text = '' OR t.worker_id = $4::text)
 	RETURNING ` + qualified("t", taskColumns) + `
 ), new_worker AS (
@@ -109,7 +115,7 @@ func (s *Store) createTurn(ctx context.Context, p store.CreateTurnParams) (store
 	err := s.pool.QueryRow(ctx, createSQL,
 		p.TaskID, p.Principal.OrgID, p.Principal.UserID, p.WorkerID, p.NewWorkerID, p.TurnID,
 		p.Input, p.Budget, p.Title, unixNano(p.Now), p.TaskIDGiven, p.Principal.KeyID,
-		p.IdempotencyKey, nullBytes(p.RequestHash),
+		p.IdempotencyKey, nullBytes(p.RequestHash), p.FollowUpOnly,
 	).Scan(dest...)
 	switch pe := pgError(err); {
 	case errors.Is(err, pgx.ErrNoRows):
@@ -168,11 +174,11 @@ func (s *Store) notCreated(ctx context.Context, p store.CreateTurnParams) (store
 }
 
 // refusalSQL reads what createSQL's conditions depend on: the task with
-// the call's task id, of any organization, and whether the named worker is
+// the call's task id in the organization, and whether the named worker is
 // the organization's.
 const refusalSQL = `SELECT t.org_id, t.archived, t.worker_id,
 	EXISTS (SELECT 1 FROM workers w WHERE w.id = $2 AND w.org_id = $3)
-	FROM (SELECT 1) AS one LEFT JOIN tasks t ON t.id = $1`
+	FROM (SELECT 1) AS one LEFT JOIN tasks t ON t.org_id = $3 AND t.id = $1`
 
 // refusal returns the error that refuses p, or errRaced when p looks
 // acceptable now. The conditions it checks only ever turn from acceptable
@@ -191,12 +197,12 @@ func (s *Store) refusal(ctx context.Context, p store.CreateTurnParams) error {
 	switch {
 	case taskOrg != nil && !p.TaskIDGiven:
 		return fmt.Errorf("new task id %s is taken: %w", p.TaskID, store.ErrConflict)
-	case taskOrg != nil && *taskOrg != p.Principal.OrgID:
-		return store.ErrNotFound
 	case taskOrg != nil && *archived:
 		return store.ErrArchived
 	case taskOrg != nil && p.WorkerID != "" && p.WorkerID != *taskWorker:
 		return fmt.Errorf("worker %s: %w", p.WorkerID, store.ErrWorkerMismatch)
+	case taskOrg == nil && p.FollowUpOnly:
+		return store.ErrNotFound
 	case taskOrg == nil && p.WorkerID != "" && !workerOK:
 		return fmt.Errorf("worker %s: %w", p.WorkerID, store.ErrNotFound)
 	}

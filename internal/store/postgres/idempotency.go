@@ -18,7 +18,7 @@ var replaySQL = `SELECT k.request_hash, ` + qualified("u", turnColumns) + `, ` +
 	qualified("t", taskColumns) + `, ` + qualified("w", workerColumns) + `
 	FROM idempotency_keys k
 	JOIN turns u ON u.id = k.turn_id
-	JOIN tasks t ON t.id = u.task_id
+	JOIN tasks t ON t.org_id = u.org_id AND t.id = u.task_id
 	JOIN workers w ON w.id = t.worker_id
 	WHERE k.key_id = $1 AND k.key = $2`
 

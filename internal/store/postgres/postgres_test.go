@@ -3,6 +3,9 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -47,6 +50,17 @@ func rawConn(t *testing.T, dsn string) *pgx.Conn {
 	return conn
 }
 
+// migrationCount is the number of migrations this binary has, the
+// version it migrates to.
+func migrationCount(t *testing.T) int {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join("migrations", "*.sql"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("migrations: %v, %d files", err, len(files))
+	}
+	return len(files)
+}
+
 func TestRefusesNewerSchema(t *testing.T) {
 	t.Parallel()
 	dsn := pgtest.DSN(t)
@@ -63,7 +77,8 @@ func TestRefusesNewerSchema(t *testing.T) {
 	if !errors.Is(err, postgres.ErrSchemaTooNew) {
 		t.Fatalf("Open of a newer schema: err = %v, want ErrSchemaTooNew", err)
 	}
-	if msg := err.Error(); !strings.Contains(msg, "version 3 is newer than this binary's 1") ||
+	latest := migrationCount(t)
+	if msg := err.Error(); !strings.Contains(msg, fmt.Sprintf("version %d is newer than this binary's %d", latest+2, latest)) ||
 		!strings.Contains(msg, "upgrade handinger") {
 		t.Errorf("error %q does not say which versions met and what to do", msg)
 	}
@@ -85,8 +100,8 @@ func TestMigrateTwiceIsANoOp(t *testing.T) {
 		`SELECT count(*), max(version) FROM schema_migrations`).Scan(&n, &latest); err != nil {
 		t.Fatal(err)
 	}
-	if n != 1 || latest != 1 {
-		t.Errorf("schema_migrations has %d rows up to version %d, want 1 up to 1", n, latest)
+	if want := migrationCount(t); n != want || latest != want {
+		t.Errorf("schema_migrations has %d rows up to version %d, want %d up to %[3]d", n, latest, want)
 	}
 	// The store opens the migrated schema and works on it.
 	st := open(t, dsn)
@@ -149,4 +164,28 @@ func TestOpenFailsWithoutTheSchema(t *testing.T) {
 		st.Close()
 		t.Fatal("Open with a search_path naming no schema succeeded")
 	}
+}
+
+// TestUpgradeFromVersion1 opens a schema of the first version, with rows,
+// and checks that the migrations keep every row working.
+func TestUpgradeFromVersion1(t *testing.T) {
+	t.Parallel()
+	dsn := pgtest.DSN(t)
+	v1, err := os.ReadFile(filepath.Join("migrations", "0001_init.sql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := rawConn(t, dsn)
+	rows := storetest.Version1Rows(func(b []byte) string { return fmt.Sprintf(`'\x%x'::bytea`, b) })
+	for _, q := range []string{
+		string(v1),
+		`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`,
+		`INSERT INTO schema_migrations VALUES (1, 0)`,
+		rows,
+	} {
+		if _, err := conn.Exec(t.Context(), q); err != nil {
+			t.Fatalf("%.60s…: %v", q, err)
+		}
+	}
+	storetest.CheckVersion1Rows(t, open(t, dsn))
 }

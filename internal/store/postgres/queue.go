@@ -12,47 +12,77 @@ import (
 
 // claimSQL claims up to $3 turns for owner $1 until $2, in one statement
 // and one round trip, and returns them with their workers and histories.
+// The organizations take turns, within the allowances of store.Share: $6 is
+// the allowance of an organization the claimer holds nothing of (PerOrg, or
+// $3), $4 and $5 those of the organizations it holds turns of.
 //
-// candidates walks the pending turns in position order and keeps those
-// whose task has no earlier live turn (OFFSET 0 keeps that check a lookup
-// per candidate on turns_live, instead of an anti-join the planner may
-// choose over the whole index): in any snapshot that is at most one
-// turn per task, its first live one, so one claim never takes two turns of
-// a task. FOR UPDATE SKIP LOCKED makes concurrent claimers, in any process,
-// pass over the turns another is taking instead of waiting for them;
-// PostgreSQL checks the status again on the newest version of each row it
-// locks, so a turn claimed (or finished) since the snapshot is dropped, not
-// claimed twice. Two turns of a task never run at once whatever the
-// snapshot: an earlier turn's end is final, so a snapshot that shows it
-// ended is right, and one that shows it live holds the later turn back.
+// orgs lists the organizations with a pending turn, one index probe each
+// (turns_pending_org), and allowed keeps those with room, each with the
+// most turns this claim takes of it (store.RoundShare).
+//
+// candidates walks each organization's pending turns in position order and
+// keeps those whose task has no earlier live turn (OFFSET 0 keeps that
+// check a lookup per candidate on turns_live, instead of an anti-join the
+// planner may choose over the whole index): in any snapshot that is at most
+// one turn per task, its first live one, so one claim never takes two turns
+// of a task. FOR UPDATE SKIP LOCKED makes concurrent claimers, in any
+// process, pass over the turns another is taking instead of waiting for
+// them; PostgreSQL checks the status again on the newest version of each
+// row it locks, so a turn claimed (or finished) since the snapshot is
+// dropped, not claimed twice. Two turns of a task never run at once
+// whatever the snapshot: an earlier turn's end is final, so a snapshot that
+// shows it ended is right, and one that shows it live holds the later turn
+// back. chosen ranks the candidates by their place in their organization's
+// queue, then by acceptance, and keeps $3; the few it leaves were locked
+// for the statement only.
 //
 // claimed marks the turns running and counts the attempt, the fencing
 // token; running_tasks gives their tasks the status running when the
 // claimed turn is the task's latest. The SELECT returns, in position order,
 // a row per claimed turn (kind 0, with its worker) followed by its history,
 // the task's earlier turns in seq order (kind 1, worker columns empty).
-var claimSQL = `WITH candidates AS (
-	SELECT c.id FROM turns c
-	WHERE c.status = 'pending' AND NOT EXISTS (
-		SELECT 1 FROM turns e
-		WHERE e.task_id = c.task_id AND e.seq < c.seq AND e.status IN ('pending', 'running')
-		OFFSET 0)
-	ORDER BY c.position
+var claimSQL = `WITH RECURSIVE orgs(id) AS (
+	SELECT (SELECT min(org_id) FROM turns WHERE status = 'pending')
+	UNION ALL
+	SELECT (SELECT min(t.org_id) FROM turns t WHERE t.status = 'pending' AND t.org_id > orgs.id)
+	FROM orgs WHERE orgs.id IS NOT NULL
+), room AS (
+	SELECT o.id, least($3, coalesce(h.allowance, $6)) AS n
+	FROM orgs o LEFT JOIN unnest($4::text[], $5::int[]) AS h(org, allowance) ON h.org = o.id
+	WHERE o.id IS NOT NULL
+), allowed AS (
+	SELECT id, least(n, CASE WHEN count(*) OVER () <= 1 THEN $3 ELSE ($3 + count(*) OVER () - 1) / count(*) OVER () END) AS n
+	FROM room WHERE n > 0
+), candidates AS (
+	SELECT c.id, c.org_id, c.position FROM allowed a CROSS JOIN LATERAL (
+		SELECT c.id, c.org_id, c.position FROM turns c
+		WHERE c.org_id = a.id AND c.status = 'pending' AND NOT EXISTS (
+			SELECT 1 FROM turns e
+			WHERE e.org_id = c.org_id AND e.task_id = c.task_id AND e.seq < c.seq
+				AND e.status IN ('pending', 'running')
+			OFFSET 0)
+		ORDER BY c.position
+		LIMIT a.n
+		FOR UPDATE OF c SKIP LOCKED) c
+), chosen AS (
+	SELECT id FROM (
+		SELECT id, position, row_number() OVER (PARTITION BY org_id ORDER BY position) AS rank FROM candidates
+	) r
+	ORDER BY rank, position
 	LIMIT $3
-	FOR UPDATE OF c SKIP LOCKED
 ), claimed AS (
 	UPDATE turns u SET status = 'running', lease_owner = $1, lease_expires_at = $2, attempts = u.attempts + 1
-	FROM candidates WHERE u.id = candidates.id AND u.status = 'pending'
+	FROM chosen WHERE u.id = chosen.id AND u.status = 'pending'
 	RETURNING u.position, ` + qualified("u", turnColumns) + `
 ), running_tasks AS (
 	UPDATE tasks t SET status = 'running', completed_at = NULL
-	FROM claimed WHERE t.id = claimed.task_id AND t.turn_count = claimed.seq
+	FROM claimed WHERE t.org_id = claimed.org_id AND t.id = claimed.task_id AND t.turn_count = claimed.seq
 )
 SELECT c.position, 0 AS kind, c.seq AS ord, ` + qualified("c", turnColumns) + `, ` + qualified("w", workerColumns) + `
-FROM claimed c JOIN tasks t ON t.id = c.task_id JOIN workers w ON w.id = t.worker_id
+FROM claimed c JOIN tasks t ON t.org_id = c.org_id AND t.id = c.task_id JOIN workers w ON w.id = t.worker_id
 UNION ALL
 SELECT c.position, 1, h.seq, ` + qualified("h", turnColumns) + `, '', '', NULL, '', 0::bigint
-FROM claimed c JOIN turns h ON h.task_id = c.task_id AND h.seq < c.seq
+FROM claimed c JOIN turns h ON h.org_id = c.org_id AND h.task_id = c.task_id AND h.seq < c.seq
 ORDER BY 1, 2, 3`
 
 // planned runs a statement as an unnamed prepared statement, which
@@ -65,33 +95,40 @@ ORDER BY 1, 2, 3`
 // statements.
 const planned = pgx.QueryExecModeExec
 
-// ClaimTurns leases up to max runnable turns, at most one of any task, to
-// owner until now+lease and marks them running, in one statement. The
-// claims are in acceptance order; none when nothing is runnable.
-func (s *Store) ClaimTurns(ctx context.Context, owner string, now time.Time, lease time.Duration, max int) ([]store.Claim, error) {
-	claims, err := s.claimTurns(ctx, owner, now, lease, max)
+// ClaimTurns leases up to max runnable turns, at most one of any task and
+// organizations in turn within share, to owner until now+lease and marks
+// them running, in one statement. The claims are in acceptance order; none
+// when nothing is runnable.
+func (s *Store) ClaimTurns(ctx context.Context, owner string, now time.Time, lease time.Duration, max int, share store.Share) ([]store.Claim, error) {
+	claims, err := s.claimTurns(ctx, owner, now, lease, max, share)
 	if err != nil {
 		return nil, fmt.Errorf("claim %d turns: %w", max, err)
 	}
 	return claims, nil
 }
 
-func (s *Store) claimTurns(ctx context.Context, owner string, now time.Time, lease time.Duration, max int) ([]store.Claim, error) {
+func (s *Store) claimTurns(ctx context.Context, owner string, now time.Time, lease time.Duration, max int, share store.Share) ([]store.Claim, error) {
 	if max <= 0 {
 		return []store.Claim{}, nil
 	}
 	var claims []store.Claim
 	err := retry(ctx, func() error {
 		var err error
-		claims, err = s.claim(ctx, owner, s.leaseTime(ctx, now.Add(lease)), max)
+		claims, err = s.claim(ctx, owner, s.leaseTime(ctx, now.Add(lease)), max, share)
 		return err
 	})
 	return claims, err
 }
 
 // claim runs claimSQL and assembles its rows into claims.
-func (s *Store) claim(ctx context.Context, owner string, until int64, max int) ([]store.Claim, error) {
-	rows, err := s.pool.Query(ctx, claimSQL, planned, owner, until, max)
+func (s *Store) claim(ctx context.Context, owner string, until int64, max int, share store.Share) ([]store.Claim, error) {
+	held := make([]string, 0, len(share.Held))
+	allowances := make([]int32, 0, len(share.Held))
+	for org := range share.Held {
+		held = append(held, org)
+		allowances = append(allowances, int32(share.Allowance(org, max))) // ≤ 0: no room
+	}
+	rows, err := s.pool.Query(ctx, claimSQL, planned, owner, until, max, held, allowances, share.Allowance("", max))
 	if err != nil {
 		return nil, err
 	}
@@ -171,12 +208,12 @@ const finishSQL = `WITH p AS (
 		completed_at = p.now, lease_owner = NULL, lease_expires_at = NULL
 	FROM p
 	WHERE u.id = p.id AND u.status = 'running' AND u.lease_owner = p.owner AND u.attempts = p.attempt
-	RETURNING p.i, u.task_id, u.seq, p.status, p.credits, p.duration_ms, p.now
+	RETURNING p.i, u.org_id, u.task_id, u.seq, p.status, p.credits, p.duration_ms, p.now
 ), totals AS (
 	UPDATE tasks t SET credits = t.credits + f.credits, duration_ms = t.duration_ms + f.duration_ms,
 		status = CASE WHEN t.turn_count = f.seq THEN f.status ELSE t.status END,
 		completed_at = CASE WHEN t.turn_count = f.seq THEN f.now ELSE t.completed_at END
-	FROM finished f WHERE t.id = f.task_id
+	FROM finished f WHERE t.org_id = f.org_id AND t.id = f.task_id
 )
 SELECT i FROM finished`
 
@@ -288,10 +325,10 @@ func (a *finishArrays) add(i int, p store.FinishTurnParams) {
 const releaseSQL = `WITH released AS (
 	UPDATE turns SET status = 'pending', attempts = attempts - 1, lease_owner = NULL, lease_expires_at = NULL
 	WHERE id = $1 AND ` + fenced + `
-	RETURNING task_id, seq
+	RETURNING org_id, task_id, seq
 ), pending_task AS (
 	UPDATE tasks t SET status = 'pending', completed_at = NULL
-	FROM released r WHERE t.id = r.task_id AND t.turn_count = r.seq
+	FROM released r WHERE t.org_id = r.org_id AND t.id = r.task_id AND t.turn_count = r.seq
 )
 SELECT count(*) FROM released`
 
@@ -334,10 +371,10 @@ const reapSQL = `WITH expired AS (
 		lease_owner = NULL, lease_expires_at = NULL
 	FROM expired
 	WHERE u.id = expired.id AND u.status = 'running' AND u.lease_expires_at < $1
-	RETURNING u.id, u.task_id, u.seq, u.position, u.status, u.completed_at
+	RETURNING u.id, u.org_id, u.task_id, u.seq, u.position, u.status, u.completed_at
 ), reaped_tasks AS (
 	UPDATE tasks t SET status = r.status, completed_at = r.completed_at
-	FROM reaped r WHERE t.id = r.task_id AND t.turn_count = r.seq
+	FROM reaped r WHERE t.org_id = r.org_id AND t.id = r.task_id AND t.turn_count = r.seq
 )
 SELECT id, status FROM reaped ORDER BY position`
 

@@ -90,7 +90,7 @@ func TestTwoReplicas(t *testing.T) {
 			owner := fmt.Sprintf("replica-%d-runner-%d", r, k)
 			wg.Go(func() {
 				for n := 0; done.Load() < total && ctx.Err() == nil; n++ {
-					claims, err := st.ClaimTurns(ctx, owner, now, time.Hour, 4)
+					claims, err := st.ClaimTurns(ctx, owner, now, time.Hour, 4, store.Share{})
 					if err != nil {
 						t.Errorf("ClaimTurns: %v", err)
 						return

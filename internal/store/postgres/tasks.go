@@ -54,7 +54,7 @@ func scanTask(sc scanner) (store.Task, error) {
 // turn with the task's columns first: one round trip, and one snapshot, in
 // which the task's derived status and totals agree with its turns.
 var taskWithTurnsSQL = `SELECT ` + qualified("t", taskColumns) + `, ` + qualified("u", turnColumns) + `
-	FROM tasks t JOIN turns u ON u.task_id = t.id
+	FROM tasks t JOIN turns u ON u.org_id = t.org_id AND u.task_id = t.id
 	WHERE t.id = $1 AND t.org_id = $2 ORDER BY u.seq`
 
 // GetTaskWithTurns returns a task of org and all its turns in seq order, read
@@ -134,12 +134,12 @@ func (s *Store) ListTasks(ctx context.Context, p store.ListTasksParams) ([]store
 // archiveSQL archives a task when userID created its worker, and returns
 // who did, in one statement: no row when the task is not the org's.
 const archiveSQL = `WITH target AS (
-	SELECT t.id, w.created_by_user_id AS creator
+	SELECT t.org_id, t.id, w.created_by_user_id AS creator
 	FROM tasks t JOIN workers w ON w.id = t.worker_id
 	WHERE t.id = $1 AND t.org_id = $2
 ), archived AS (
 	UPDATE tasks SET archived = true FROM target
-	WHERE tasks.id = target.id AND target.creator = $3 AND NOT tasks.archived
+	WHERE tasks.org_id = target.org_id AND tasks.id = target.id AND target.creator = $3 AND NOT tasks.archived
 )
 SELECT creator FROM target`
 

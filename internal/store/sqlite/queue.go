@@ -14,21 +14,32 @@ import (
 )
 
 var (
-	// claimSQL leases the oldest pending turns whose task has no earlier live
-	// turn, up to a limit: a task's turns run one after another, in seq order.
-	// The subquery is evaluated before any row changes, against the state the
-	// statement started from, where only a task's first live turn can qualify:
-	// so one statement never claims two turns of a task. RETURNING order is
-	// unspecified, hence the position.
+	// pendingOrgsSQL lists the organizations with a pending turn, one index
+	// probe each (turns_pending_org), however long their queues.
+	pendingOrgsSQL = prepared(`WITH RECURSIVE o(id) AS (
+		SELECT (SELECT min(org_id) FROM turns WHERE status = 'pending')
+		UNION ALL
+		SELECT (SELECT min(t.org_id) FROM turns t WHERE t.status = 'pending' AND t.org_id > o.id)
+		FROM o WHERE o.id IS NOT NULL)
+	SELECT id FROM o WHERE id IS NOT NULL`)
+
+	// candidatesSQL is the oldest runnable turns of one organization, up to
+	// a limit: pending, with no earlier live turn of their task, so at most
+	// one turn per task, the first live one: a task's turns run one after
+	// another, in seq order.
+	candidatesSQL = prepared(`SELECT t.position FROM turns t
+		WHERE t.org_id = ? AND t.status = 'pending' AND NOT EXISTS (
+			SELECT 1 FROM turns e
+			WHERE e.org_id = t.org_id AND e.task_id = t.task_id AND e.seq < t.seq
+			AND e.status IN ('pending', 'running'))
+		ORDER BY t.position
+		LIMIT ?`)
+
+	// claimSQL leases the chosen turns, given as a JSON array of positions.
+	// RETURNING order is unspecified, hence the position.
 	claimSQL = prepared(`UPDATE turns
 	SET status = 'running', lease_owner = ?, lease_expires_at = ?, attempts = attempts + 1
-	WHERE position IN (
-		SELECT t.position FROM turns t
-		WHERE t.status = 'pending' AND NOT EXISTS (
-			SELECT 1 FROM turns e
-			WHERE e.task_id = t.task_id AND e.seq < t.seq AND e.status IN ('pending', 'running'))
-		ORDER BY t.position
-		LIMIT ?)
+	WHERE position IN (SELECT value FROM json_each(?)) AND status = 'pending'
 	RETURNING position, ` + turnColumns)
 
 	// The statements that complete a claim take the claimed turns as a
@@ -41,18 +52,18 @@ var (
 	runningTasksSQL = prepared(`UPDATE tasks SET status = 'running', completed_at = NULL
 		FROM turns c
 		WHERE c.position IN (SELECT value FROM json_each(?))
-		AND tasks.id = c.task_id AND tasks.turn_count = c.seq`)
+		AND tasks.org_id = c.org_id AND tasks.id = c.task_id AND tasks.turn_count = c.seq`)
 
 	// claimWorkersSQL is the worker of each claimed turn's task, by the
 	// turn's position.
 	claimWorkersSQL = prepared(`SELECT c.position, ` + qualified("w", workerColumns) + `
-		FROM turns c JOIN tasks t ON t.id = c.task_id JOIN workers w ON w.id = t.worker_id
+		FROM turns c JOIN tasks t ON t.org_id = c.org_id AND t.id = c.task_id JOIN workers w ON w.id = t.worker_id
 		WHERE c.position IN (SELECT value FROM json_each(?))`)
 
 	// historiesSQL is, for each claimed turn, the earlier turns of its
 	// task, by the claimed turn's position, in seq order.
 	historiesSQL = prepared(`SELECT c.position, ` + qualified("h", turnColumns) + `
-		FROM turns c JOIN turns h ON h.task_id = c.task_id AND h.seq < c.seq
+		FROM turns c JOIN turns h ON h.org_id = c.org_id AND h.task_id = c.task_id AND h.seq < c.seq
 		WHERE c.position IN (SELECT value FROM json_each(?))
 		ORDER BY c.position, h.seq`)
 
@@ -66,8 +77,8 @@ var (
 		credits = credits + ?1, duration_ms = duration_ms + ?2,
 		status = iif(turn_count = t.seq, ?3, status),
 		completed_at = iif(turn_count = t.seq, ?4, completed_at)
-		FROM (SELECT task_id, seq FROM turns WHERE ` + fencedNumbered + `) t
-		WHERE tasks.id = t.task_id`)
+		FROM (SELECT org_id, task_id, seq FROM turns WHERE ` + fencedNumbered + `) t
+		WHERE tasks.org_id = t.org_id AND tasks.id = t.task_id`)
 
 	finishSQL = prepared(`UPDATE turns SET
 		status = ?, output_text = ?, input_tokens = ?, output_tokens = ?, credits = ?,
@@ -77,12 +88,12 @@ var (
 
 	releaseSQL = prepared(`UPDATE turns SET status = 'pending',
 		attempts = attempts - 1, lease_owner = NULL, lease_expires_at = NULL
-		WHERE ` + fenced + ` RETURNING task_id, seq`)
+		WHERE ` + fenced + ` RETURNING org_id, task_id, seq`)
 
 	// setTaskStatusSQL sets a task's status (and completed_at) when seq is
 	// its latest turn; an earlier turn never speaks for the task.
 	setTaskStatusSQL = prepared(`UPDATE tasks SET status = ?, completed_at = ?
-		WHERE id = ? AND turn_count = ?`)
+		WHERE org_id = ? AND id = ? AND turn_count = ?`)
 )
 
 // fenced is the condition every change to a claimed turn must meet: the
@@ -93,27 +104,29 @@ const (
 	fencedNumbered = `id = ?5 AND status = 'running' AND lease_owner = ?6 AND attempts = ?7`
 )
 
-// ClaimTurns leases up to max runnable turns, at most one of any task, to
-// owner until now+lease and marks them running, in one transaction. The
-// claims are in acceptance order; none when nothing is runnable.
-func (s *Store) ClaimTurns(ctx context.Context, owner string, now time.Time, lease time.Duration, max int) ([]store.Claim, error) {
-	claims, err := s.claimTurns(ctx, owner, now, lease, max)
+// ClaimTurns leases up to max runnable turns, at most one of any task and
+// organizations in turn within share, to owner until now+lease and marks
+// them running, in one transaction. The claims are in acceptance order;
+// none when nothing is runnable.
+func (s *Store) ClaimTurns(ctx context.Context, owner string, now time.Time, lease time.Duration, max int, share store.Share) ([]store.Claim, error) {
+	claims, err := s.claimTurns(ctx, owner, now, lease, max, share)
 	if err != nil {
 		return nil, fmt.Errorf("claim %d turns: %w", max, err)
 	}
 	return claims, nil
 }
 
-// claimTurns runs a claim in four statements whatever the number of turns:
-// the claim, the tasks' status, their workers, and the histories of the
-// turns that have any.
-func (s *Store) claimTurns(ctx context.Context, owner string, now time.Time, lease time.Duration, max int) ([]store.Claim, error) {
+// claimTurns runs a claim in five statements and one per organization with
+// queued turns, whatever the number of turns: the organizations, each one's
+// candidates, the claim, the tasks' status, their workers, and the
+// histories of the turns that have any.
+func (s *Store) claimTurns(ctx context.Context, owner string, now time.Time, lease time.Duration, max int, share store.Share) ([]store.Claim, error) {
 	if max <= 0 { // SQLite reads a negative LIMIT as no limit
 		return nil, nil
 	}
 	var claims []store.Claim
 	err := s.writer().inTx(ctx, func(c conn) error {
-		claimed, err := claim(ctx, c, owner, unixNano(now.Add(lease)), max)
+		claimed, err := claim(ctx, c, owner, unixNano(now.Add(lease)), max, share)
 		if err != nil || len(claimed) == 0 {
 			return err
 		}
@@ -163,9 +176,16 @@ type claimed struct {
 	claim store.Claim // without its worker and history yet
 }
 
-// claim runs claimSQL and returns the claimed turns in acceptance order.
-func claim(ctx context.Context, c conn, owner string, until int64, max int) ([]claimed, error) {
-	rows, err := c.QueryContext(ctx, claimSQL, owner, until, max)
+// claim chooses up to max runnable turns as share says and claims them; it
+// returns the claimed turns in acceptance order. The statements run in the
+// writer's transaction, so nothing changes between the choice and the
+// claim.
+func claim(ctx context.Context, c conn, owner string, until int64, max int, share store.Share) ([]claimed, error) {
+	positions, err := choose(ctx, c, max, share)
+	if err != nil || len(positions) == 0 {
+		return nil, err
+	}
+	rows, err := c.QueryContext(ctx, claimSQL, owner, until, jsonArray(positions))
 	if err != nil {
 		return nil, err
 	}
@@ -184,6 +204,69 @@ func claim(ctx context.Context, c conn, owner string, until int64, max int) ([]c
 	}
 	slices.SortFunc(turns, func(a, b claimed) int { return cmp.Compare(a.pos, b.pos) })
 	return turns, nil
+}
+
+// choose picks the positions of up to max runnable turns: each
+// organization's oldest, organizations in turn, within share (store.Share
+// states the rule).
+func choose(ctx context.Context, c conn, max int, share store.Share) ([]int64, error) {
+	orgs, err := queryStrings(ctx, c, pendingOrgsSQL)
+	if err != nil {
+		return nil, err
+	}
+	orgs = slices.DeleteFunc(orgs, func(org string) bool { return share.Allowance(org, max) <= 0 })
+	per := store.RoundShare(max, len(orgs))
+	type ranked struct {
+		rank int
+		pos  int64
+	}
+	var all []ranked
+	for _, org := range orgs {
+		rows, err := c.QueryContext(ctx, candidatesSQL, org, min(per, share.Allowance(org, max)))
+		if err != nil {
+			return nil, err
+		}
+		for rank := 0; rows.Next(); rank++ {
+			var pos int64
+			if err := rows.Scan(&pos); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			all = append(all, ranked{rank, pos})
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	slices.SortFunc(all, func(a, b ranked) int {
+		return cmp.Or(cmp.Compare(a.rank, b.rank), cmp.Compare(a.pos, b.pos))
+	})
+	positions := make([]int64, 0, min(max, len(all)))
+	for _, r := range all[:min(max, len(all))] {
+		positions = append(positions, r.pos)
+	}
+	return positions, nil
+}
+
+// queryStrings runs a query of one text column and returns its values.
+func queryStrings(ctx context.Context, c conn, query string, args ...any) ([]string, error) {
+	rows, err := c.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
 }
 
 // withPrefix is a scanner for rows with one more column in front: that one
@@ -355,17 +438,17 @@ func finishTurn(ctx context.Context, c conn, p store.FinishTurnParams) (held boo
 func (s *Store) ReleaseTurn(ctx context.Context, turnID, owner string, attempt int) error {
 	err := s.writer().inTx(ctx, func(c conn) error {
 		var (
-			taskID string
-			seq    int
+			orgID, taskID string
+			seq           int
 		)
-		err := c.QueryRowContext(ctx, releaseSQL, turnID, owner, attempt).Scan(&taskID, &seq)
+		err := c.QueryRowContext(ctx, releaseSQL, turnID, owner, attempt).Scan(&orgID, &taskID, &seq)
 		if errors.Is(err, sql.ErrNoRows) {
 			return store.ErrLeaseLost
 		}
 		if err != nil {
 			return err
 		}
-		_, err = c.ExecContext(ctx, setTaskStatusSQL, string(store.StatusPending), nil, taskID, seq)
+		_, err = c.ExecContext(ctx, setTaskStatusSQL, string(store.StatusPending), nil, orgID, taskID, seq)
 		return err
 	})
 	if err != nil {
@@ -385,14 +468,14 @@ func (s *Store) ReapExpired(ctx context.Context, now time.Time, maxAttempts int)
 			error_message = 'the runner''s lease expired on each of the turn''s ' || attempts || ' attempts',
 			completed_at = ?1, lease_owner = NULL, lease_expires_at = NULL
 			WHERE status = 'running' AND lease_expires_at < ?1 AND attempts >= ?2
-			RETURNING id, task_id, seq`, unixNano(now), maxAttempts)
+			RETURNING id, org_id, task_id, seq`, unixNano(now), maxAttempts)
 		if err != nil {
 			return err
 		}
 		res.Requeued, err = reap(ctx, c, store.StatusPending, nil, `UPDATE turns SET
 			status = 'pending', lease_owner = NULL, lease_expires_at = NULL
 			WHERE status = 'running' AND lease_expires_at < ?
-			RETURNING id, task_id, seq`, unixNano(now))
+			RETURNING id, org_id, task_id, seq`, unixNano(now))
 		return err
 	})
 	if err != nil {
@@ -401,12 +484,12 @@ func (s *Store) ReapExpired(ctx context.Context, now time.Time, maxAttempts int)
 	return res, nil
 }
 
-// reap runs one reaping update that returns (id, task_id, seq) rows, then
+// reap runs one reaping update that returns (id, org_id, task_id, seq) rows, then
 // gives each latest turn's task its new status and completion time.
 func reap(ctx context.Context, c conn, status store.Status, completedAt any, query string, args ...any) ([]string, error) {
 	type reaped struct {
-		id, taskID string
-		seq        int
+		id, orgID, taskID string
+		seq               int
 	}
 	rows, err := c.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -415,7 +498,7 @@ func reap(ctx context.Context, c conn, status store.Status, completedAt any, que
 	var turns []reaped
 	for rows.Next() {
 		var r reaped
-		if err := rows.Scan(&r.id, &r.taskID, &r.seq); err != nil {
+		if err := rows.Scan(&r.id, &r.orgID, &r.taskID, &r.seq); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -427,7 +510,7 @@ func reap(ctx context.Context, c conn, status store.Status, completedAt any, que
 	}
 	var ids []string
 	for _, r := range turns {
-		if _, err := c.ExecContext(ctx, setTaskStatusSQL, string(status), completedAt, r.taskID, r.seq); err != nil {
+		if _, err := c.ExecContext(ctx, setTaskStatusSQL, string(status), completedAt, r.orgID, r.taskID, r.seq); err != nil {
 			return nil, err
 		}
 		ids = append(ids, r.id)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -210,7 +211,7 @@ func BenchmarkClaimFinishBatch(b *testing.B) {
 	for b.Loop() {
 		q.createTasks(b, batch)
 		start := time.Now()
-		claims, err := q.st.ClaimTurns(q.ctx, "runner", q.now, time.Minute, batch)
+		claims, err := q.st.ClaimTurns(q.ctx, "runner", q.now, time.Minute, batch, store.Share{})
 		if err != nil || len(claims) != batch {
 			b.Fatalf("ClaimTurns = %d claims, %v", len(claims), err)
 		}
@@ -330,4 +331,29 @@ func TestGroupCommitSurvivesCallersLeaving(t *testing.T) {
 		}
 		wg.Wait()
 	}
+}
+
+// TestUpgradeFromVersion1 opens a database of the first schema, with rows,
+// and checks that the migrations keep every row working.
+func TestUpgradeFromVersion1(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "v1.db")
+	db := rawDB(t, path)
+	v1, err := os.ReadFile(filepath.Join("migrations", "0001_init.sql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := storetest.Version1Rows(func(b []byte) string { return fmt.Sprintf("X'%x'", b) })
+	for _, q := range []string{
+		string(v1),
+		`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT`,
+		`INSERT INTO schema_migrations VALUES (1, 0)`,
+		rows,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%.60s…: %v", q, err)
+		}
+	}
+	db.Close()
+	storetest.CheckVersion1Rows(t, open(t, path))
 }

@@ -35,17 +35,13 @@ func scanTask(sc scanner) (store.Task, error) {
 var (
 	getTaskSQL = prepared(`SELECT ` + taskColumns + ` FROM tasks WHERE id = ? AND org_id = ?`)
 
-	// getAnyTaskSQL finds a task of any organization, to tell a follow-up to
-	// another organization's task from the creation of a new one.
-	getAnyTaskSQL = prepared(`SELECT ` + taskColumns + ` FROM tasks WHERE id = ?`)
-
 	// The inserts and updates of a create return nothing: the create builds
 	// its rows from what it stored, which saves SQLite the ephemeral table
 	// of a RETURNING clause and the driver the scan.
 
 	appendTurnSQL = prepared(`UPDATE tasks
 		SET status = ?, completed_at = NULL, turn_count = turn_count + 1
-		WHERE id = ?`)
+		WHERE org_id = ? AND id = ?`)
 
 	insertTaskSQL = prepared(`INSERT INTO tasks
 		(id, org_id, worker_id, created_by_user_id, title, triggered_by, created_at, status, turn_count)
@@ -187,12 +183,16 @@ func createOne(ctx context.Context, c conn, p store.CreateTurnParams) (store.Cre
 
 func createTurn(ctx context.Context, c conn, p store.CreateTurnParams) (store.CreateTurnResult, error) {
 	if p.TaskIDGiven {
-		task, err := scanTask(c.QueryRowContext(ctx, getAnyTaskSQL, p.TaskID))
+		// A task id is the organization's own: another organization's
+		// task of the same id is another task.
+		task, err := getTask(ctx, c, p.Principal.OrgID, p.TaskID)
 		switch {
 		case err == nil:
 			return appendTurn(ctx, c, task, p)
 		case !errors.Is(err, sql.ErrNoRows):
 			return store.CreateTurnResult{}, err
+		case p.FollowUpOnly:
+			return store.CreateTurnResult{}, store.ErrNotFound
 		}
 	}
 	return newTask(ctx, c, p)
@@ -201,14 +201,12 @@ func createTurn(ctx context.Context, c conn, p store.CreateTurnParams) (store.Cr
 // appendTurn adds a follow-up turn to an existing task.
 func appendTurn(ctx context.Context, c conn, task store.Task, p store.CreateTurnParams) (store.CreateTurnResult, error) {
 	switch {
-	case task.OrgID != p.Principal.OrgID:
-		return store.CreateTurnResult{}, store.ErrNotFound
 	case task.Archived:
 		return store.CreateTurnResult{}, store.ErrArchived
 	case p.WorkerID != "" && p.WorkerID != task.WorkerID:
 		return store.CreateTurnResult{}, fmt.Errorf("worker %s: %w", p.WorkerID, store.ErrWorkerMismatch)
 	}
-	if _, err := c.ExecContext(ctx, appendTurnSQL, string(store.StatusPending), task.ID); err != nil {
+	if _, err := c.ExecContext(ctx, appendTurnSQL, string(store.StatusPending), task.OrgID, task.ID); err != nil {
 		return store.CreateTurnResult{}, err
 	}
 	// What appendTurnSQL did; no other writer can come between.
@@ -328,7 +326,7 @@ func (s *Store) GetTaskWithTurns(ctx context.Context, orgID, taskID string) (sto
 // taskWithTurnsSQL reads a task and its turns in one statement, a row per
 // turn with the task's columns first.
 var taskWithTurnsSQL = prepared(`SELECT ` + qualified("t", taskColumns) + `, ` + qualified("u", turnColumns) + `
-	FROM tasks t JOIN turns u ON u.task_id = t.id
+	FROM tasks t JOIN turns u ON u.org_id = t.org_id AND u.task_id = t.id
 	WHERE t.id = ? AND t.org_id = ? ORDER BY u.seq`)
 
 // joinedRow scans a row of taskWithTurnsSQL with scanTask and scanTurn:
@@ -414,7 +412,7 @@ func (s *Store) ArchiveTask(ctx context.Context, orgID, userID, taskID string) e
 		if !creator.Valid || creator.String != userID {
 			return store.ErrForbidden
 		}
-		_, err := c.ExecContext(ctx, `UPDATE tasks SET archived = 1 WHERE id = ?`, taskID)
+		_, err := c.ExecContext(ctx, `UPDATE tasks SET archived = 1 WHERE org_id = ? AND id = ?`, orgID, taskID)
 		return err
 	})
 	if err != nil {

@@ -14,9 +14,6 @@ const turnColumns = `id, task_id, org_id, seq, role, input, budget, status, outp
 var (
 	getTurnSQL = prepared(`SELECT ` + turnColumns + ` FROM turns WHERE id = ?`)
 
-	listTurnsSQL = prepared(`SELECT ` + turnColumns + ` FROM turns
-		WHERE task_id = ? AND seq < ? ORDER BY seq`)
-
 	// insertTurnSQL stores a turn; the other columns start at their
 	// defaults, as store.Turn's fields at their zero values.
 	insertTurnSQL = prepared(`INSERT INTO turns
@@ -50,23 +47,4 @@ func scanTurn(sc scanner) (store.Turn, error) {
 // getTurn returns a turn by id; sql.ErrNoRows when none.
 func getTurn(ctx context.Context, c conn, turnID string) (store.Turn, error) {
 	return scanTurn(c.QueryRowContext(ctx, getTurnSQL, turnID))
-}
-
-// listTurns returns the turns of a task below seq before, in seq order, as a
-// non-nil slice.
-func listTurns(ctx context.Context, c conn, taskID string, before int) ([]store.Turn, error) {
-	rows, err := c.QueryContext(ctx, listTurnsSQL, taskID, before)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	turns := []store.Turn{}
-	for rows.Next() {
-		t, err := scanTurn(rows)
-		if err != nil {
-			return nil, err
-		}
-		turns = append(turns, t)
-	}
-	return turns, rows.Err()
 }

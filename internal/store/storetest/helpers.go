@@ -14,7 +14,7 @@ import (
 // ClaimOne claims at most one turn with ClaimTurns: the claim, or nil, nil
 // when nothing is runnable.
 func ClaimOne(ctx context.Context, q store.Queue, owner string, now time.Time, lease time.Duration) (*store.Claim, error) {
-	claims, err := q.ClaimTurns(ctx, owner, now, lease, 1)
+	claims, err := q.ClaimTurns(ctx, owner, now, lease, 1, store.Share{})
 	if err != nil || len(claims) == 0 {
 		return nil, err
 	}

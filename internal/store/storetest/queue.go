@@ -442,6 +442,66 @@ func testQueueBatch(t *testing.T, newStore func(t *testing.T) store.Store) {
 		}
 	})
 
+	// Organizations take turns: each one's oldest runnable turn before
+	// any organization's second, whatever the order of acceptance.
+	t.Run("ClaimTurnsTakesOrganizationsInTurn", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, newStore)
+		for i := range 8 {
+			b.create(t, b.newTask(b.alice, fmt.Sprint("a", i), t0))
+		}
+		for i := range 2 {
+			b.create(t, b.newTask(b.carol, fmt.Sprint("c", i), t0))
+		}
+		// Two organizations queue: a claim of 4 takes up to 2 of each
+		// (store.RoundShare), ranked by place in their queue.
+		if got, want := inputs(b.claimTurns(t, "r", t0, 4)), []string{"a0", "a1", "c0", "c1"}; !slices.Equal(got, want) {
+			t.Fatalf("ClaimTurns(4) = %v, want %v", got, want)
+		}
+		// Only org-a queues now: a claim takes all it asks for.
+		if got, want := inputs(b.claimTurns(t, "r", t0, 3)), []string{"a2", "a3", "a4"}; !slices.Equal(got, want) {
+			t.Fatalf("ClaimTurns(3) with one organization queued = %v, want %v", got, want)
+		}
+		// Newcomers take their turn ahead of org-a's older a7: the claim
+		// ranks a5 and c2 (first in their queues), then a6 and c3, and
+		// keeps three, in acceptance order.
+		b.create(t, b.newTask(b.carol, "c2", t0))
+		b.create(t, b.newTask(b.carol, "c3", t0))
+		if got, want := inputs(b.claimTurns(t, "r", t0, 3)), []string{"a5", "a6", "c2"}; !slices.Equal(got, want) {
+			t.Fatalf("ClaimTurns(3) = %v, want %v", got, want)
+		}
+	})
+
+	// Share.PerOrg bounds what the claimer holds of one organization,
+	// counting what it held before the claim, even when no other
+	// organization waits; another organization's turns still fit.
+	t.Run("ClaimTurnsKeepsThePerOrganizationCap", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, newStore)
+		for i := range 5 {
+			b.create(t, b.newTask(b.alice, fmt.Sprint("a", i), t0))
+		}
+		share := store.Share{PerOrg: 3, Held: map[string]int{"org-a": 1}}
+		if got, want := inputs(b.claimShare(t, "r", t0, 8, share)), []string{"a0", "a1"}; !slices.Equal(got, want) {
+			t.Fatalf("ClaimTurns(8) holding 1 of org-a, cap 3 = %v, want %v", got, want)
+		}
+		share.Held["org-a"] = 3
+		if got := inputs(b.claimShare(t, "r", t0, 8, share)); len(got) != 0 {
+			t.Fatalf("ClaimTurns at org-a's cap = %v, want none", got)
+		}
+		b.create(t, b.newTask(b.carol, "c0", t0))
+		if got, want := inputs(b.claimShare(t, "r", t0, 8, share)), []string{"c0"}; !slices.Equal(got, want) {
+			t.Fatalf("ClaimTurns at org-a's cap with org-b queued = %v, want %v", got, want)
+		}
+		// Another claimer holds nothing: its own cap applies.
+		if got, want := inputs(b.claimShare(t, "r2", t0, 8, store.Share{PerOrg: 2})), []string{"a2", "a3"}; !slices.Equal(got, want) {
+			t.Fatalf("ClaimTurns(8) of a second claimer, cap 2 = %v, want %v", got, want)
+		}
+		if st := b.stats(t); st != (store.QueueStats{Pending: 1, Running: 5}) {
+			t.Errorf("QueueStats = %+v, want 1 pending, 5 running", st)
+		}
+	})
+
 	t.Run("ClaimTurnsMax", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t, newStore)
@@ -449,7 +509,7 @@ func testQueueBatch(t *testing.T, newStore func(t *testing.T) store.Store) {
 			b.create(t, b.newTask(b.alice, fmt.Sprint(i), t0))
 		}
 		for _, max := range []int{0, -1} {
-			claims, err := b.st.ClaimTurns(b.ctx, "r", t0, lease, max)
+			claims, err := b.st.ClaimTurns(b.ctx, "r", t0, lease, max, store.Share{})
 			if err != nil || len(claims) != 0 {
 				t.Errorf("ClaimTurns(%d) = %v, %v; want none", max, turnIDs(claims), err)
 			}
@@ -482,7 +542,7 @@ func testQueueBatch(t *testing.T, newStore func(t *testing.T) store.Store) {
 			owner := fmt.Sprintf("runner-%d", r)
 			wg.Go(func() {
 				for {
-					claims, err := b.st.ClaimTurns(b.ctx, owner, t0, lease, 3)
+					claims, err := b.st.ClaimTurns(b.ctx, owner, t0, lease, 3, store.Share{})
 					if err != nil {
 						t.Errorf("ClaimTurns: %v", err)
 						return

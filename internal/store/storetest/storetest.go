@@ -155,17 +155,32 @@ func (b *bundle) claimNone(t *testing.T, now time.Time) {
 	}
 }
 
-// claimTurns claims up to max turns with ClaimTurns.
+// claimTurns claims up to max turns with ClaimTurns, without a share.
 func (b *bundle) claimTurns(t *testing.T, owner string, now time.Time, max int) []store.Claim {
 	t.Helper()
-	claims, err := b.st.ClaimTurns(b.ctx, owner, now, lease, max)
+	return b.claimShare(t, owner, now, max, store.Share{})
+}
+
+// claimShare claims up to max turns with ClaimTurns within share.
+func (b *bundle) claimShare(t *testing.T, owner string, now time.Time, max int, share store.Share) []store.Claim {
+	t.Helper()
+	claims, err := b.st.ClaimTurns(b.ctx, owner, now, lease, max, share)
 	if err != nil {
-		t.Fatalf("ClaimTurns(%s, %d): %v", owner, max, err)
+		t.Fatalf("ClaimTurns(%s, %d, %+v): %v", owner, max, share, err)
 	}
 	if len(claims) > max {
 		t.Fatalf("ClaimTurns(%s, %d) = %d claims", owner, max, len(claims))
 	}
 	return claims
+}
+
+// inputs returns the inputs of the claimed turns.
+func inputs(claims []store.Claim) []string {
+	out := make([]string, len(claims))
+	for i, c := range claims {
+		out[i] = c.Turn.Input
+	}
+	return out
 }
 
 // turnIDs returns the ids of the claimed turns.

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -129,9 +130,7 @@ func testCreateTurn(t *testing.T, newStore func(t *testing.T) store.Store) {
 			t.Fatal(err)
 		}
 
-		_, err := b.st.CreateTurn(b.ctx, b.followUp(b.carol, task1.Task.ID, "x", t0))
-		wantErr(t, "follow-up from another org", err, store.ErrNotFound)
-		_, err = b.st.CreateTurn(b.ctx, b.followUp(b.alice, archived.Task.ID, "x", t0))
+		_, err := b.st.CreateTurn(b.ctx, b.followUp(b.alice, archived.Task.ID, "x", t0))
 		wantErr(t, "follow-up to an archived task", err, store.ErrArchived)
 		p := b.followUp(b.alice, task1.Task.ID, "x", t0)
 		p.WorkerID = task2.Worker.ID
@@ -144,6 +143,85 @@ func testCreateTurn(t *testing.T, newStore func(t *testing.T) store.Store) {
 		p.WorkerID = task1.Worker.ID
 		if res := b.create(t, p); res.Turn.Seq != 2 {
 			t.Errorf("follow-up naming the task's worker: seq %d, want 2", res.Turn.Seq)
+		}
+	})
+
+	// A task id is its organization's own: the same id in two
+	// organizations is two tasks, each invisible to the other, with their
+	// own turns, claims, totals and archive state.
+	t.Run("TaskIDsAreTheOrganizationsOwn", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, newStore)
+		a1 := b.create(t, b.followUp(b.alice, "order-17", "a one", t0))
+		c1 := b.create(t, b.followUp(b.carol, "order-17", "c one", t0))
+		if c1.Task.OrgID != "org-b" || c1.Turn.Seq != 1 || c1.Task.TurnCount != 1 || c1.Worker.ID == a1.Worker.ID {
+			t.Fatalf("org-b's create of org-a's task id = %+v, want a new task of org-b", c1)
+		}
+		c2 := b.create(t, b.followUp(b.carol, "order-17", "c two", t0))
+		if c2.Turn.Seq != 2 || c2.Worker.ID != c1.Worker.ID {
+			t.Errorf("org-b's follow-up = %+v, want seq 2 of its own task", c2)
+		}
+		// A server-made id of one organization is a new client-chosen id in
+		// another.
+		s1 := b.create(t, b.newTask(b.alice, "server-made", t0))
+		if res := b.create(t, b.followUp(b.carol, s1.Task.ID, "c", t0)); res.Task.OrgID != "org-b" || res.Turn.Seq != 1 {
+			t.Errorf("org-b's create of org-a's server-made id = %+v, want a new task of org-b", res)
+		}
+
+		// An id in the server's form is a follow-up or nothing.
+		only := b.followUp(b.carol, s1.Task.ID+"x", "c", t0)
+		only.FollowUpOnly = true
+		_, err := b.st.CreateTurn(b.ctx, only)
+		wantErr(t, "FollowUpOnly create of an id org-b has no task of", err, store.ErrNotFound)
+		if _, _, err := b.st.GetTaskWithTurns(b.ctx, "org-b", only.TaskID); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("the refused FollowUpOnly create stored task %s: %v", only.TaskID, err)
+		}
+		only = b.followUp(b.alice, s1.Task.ID, "a", t0)
+		only.FollowUpOnly = true
+		if res := b.create(t, only); res.Turn.Seq != 2 || res.Task.OrgID != "org-a" {
+			t.Errorf("FollowUpOnly follow-up of org-a's task = %+v, want its seq 2", res)
+		}
+
+		// Both tasks of the id run, each with its own history.
+		now := t0
+		var (
+			ta     store.Task
+			turnsA []store.Turn
+		)
+		for range 2 {
+			claims := b.claimTurns(t, "r", now, 10)
+			now = now.Add(time.Second)
+			for i := range claims {
+				if want := claims[i].Turn.Seq - 1; len(claims[i].History) != want {
+					t.Errorf("claim of %q: %d turns of history, want %d", claims[i].Turn.Input, len(claims[i].History), want)
+				}
+				for _, h := range claims[i].History {
+					if h.OrgID != claims[i].Turn.OrgID {
+						t.Errorf("claim of %q has %q of %s in its history", claims[i].Turn.Input, h.Input, h.OrgID)
+					}
+				}
+				b.finish(t, &claims[i], now, 1, 1000)
+			}
+		}
+		ta, turnsA, err = b.st.GetTaskWithTurns(b.ctx, "org-a", "order-17")
+		if err != nil || ta.TurnCount != 1 || len(turnsA) != 1 || turnsA[0].Input != "a one" ||
+			ta.Status != store.StatusCompleted || ta.Credits != 1 {
+			t.Errorf("org-a's order-17 = %+v %+v, %v; want its one completed turn", ta, turnsA, err)
+		}
+		tc, turnsC, err := b.st.GetTaskWithTurns(b.ctx, "org-b", "order-17")
+		if err != nil || tc.TurnCount != 2 || len(turnsC) != 2 || turnsC[1].Input != "c two" ||
+			tc.Status != store.StatusCompleted || tc.Credits != 2 {
+			t.Errorf("org-b's order-17 = %+v %+v, %v; want its two completed turns", tc, turnsC, err)
+		}
+
+		if err := b.st.ArchiveTask(b.ctx, "org-b", "user-carol", "order-17"); err != nil {
+			t.Fatal(err)
+		}
+		if got := b.task(t, "org-a", "order-17"); got.Archived {
+			t.Error("archiving org-b's order-17 archived org-a's")
+		}
+		if res := b.create(t, b.followUp(b.alice, "order-17", "a two", now)); res.Turn.Seq != 2 {
+			t.Errorf("org-a's follow-up after org-b archived its own: seq %d, want 2", res.Turn.Seq)
 		}
 	})
 
