@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -14,32 +15,47 @@ import (
 )
 
 var (
-	// pendingOrgsSQL lists the organizations with a pending turn, one index
-	// probe each (turns_pending_org), however long their queues.
-	pendingOrgsSQL = prepared(`WITH RECURSIVE o(id) AS (
-		SELECT (SELECT min(org_id) FROM turns WHERE status = 'pending')
-		UNION ALL
-		SELECT (SELECT min(t.org_id) FROM turns t WHERE t.status = 'pending' AND t.org_id > o.id)
-		FROM o WHERE o.id IS NOT NULL)
-	SELECT id FROM o WHERE id IS NOT NULL`)
-
-	// candidatesSQL is the oldest runnable turns of one organization, up to
-	// a limit: pending, with no earlier live turn of their task, so at most
-	// one turn per task, the first live one: a task's turns run one after
-	// another, in seq order.
-	candidatesSQL = prepared(`SELECT t.position FROM turns t
-		WHERE t.org_id = ? AND t.status = 'pending' AND NOT EXISTS (
-			SELECT 1 FROM turns e
-			WHERE e.org_id = t.org_id AND e.task_id = t.task_id AND e.seq < t.seq
-			AND e.status IN ('pending', 'running'))
-		ORDER BY t.position
-		LIMIT ?`)
-
-	// claimSQL leases the chosen turns, given as a JSON array of positions.
-	// RETURNING order is unspecified, hence the position.
+	// claimSQL leases up to ?1 runnable turns to owner ?4 until ?5, in one
+	// statement, taking organizations in turn within the allowances of
+	// store.Share: ?2 is a JSON object of the allowances of the
+	// organizations the claimer holds turns of, ?3 that of the others.
+	//
+	// o lists the organizations with a pending turn, one index probe each
+	// (turns_pending_org), however long their queues; allowed keeps those
+	// with room, with their allowance. For each of them, the array of its
+	// oldest runnable turns, at most store.RoundShare of the claim: pending,
+	// with no earlier live turn of their task, so at most one turn per
+	// task, the first live one (a task's turns run one after another, in
+	// seq order). An element's index in its array is its rank in its
+	// organization's queue; the claim keeps those within the allowance and
+	// takes ?1 by rank, then acceptance. The subquery sees the state before
+	// the statement changes a row. RETURNING order is unspecified, hence the
+	// position.
 	claimSQL = prepared(`UPDATE turns
-	SET status = 'running', lease_owner = ?, lease_expires_at = ?, attempts = attempts + 1
-	WHERE position IN (SELECT value FROM json_each(?)) AND status = 'pending'
+	SET status = 'running', lease_owner = ?4, lease_expires_at = ?5, attempts = attempts + 1
+	WHERE status = 'pending' AND position IN (
+		WITH RECURSIVE o(id) AS (
+			SELECT (SELECT min(org_id) FROM turns WHERE status = 'pending')
+			UNION ALL
+			SELECT (SELECT min(t.org_id) FROM turns t WHERE t.status = 'pending' AND t.org_id > o.id)
+			FROM o WHERE o.id IS NOT NULL
+		), allowed AS (
+			SELECT id, n FROM (
+				SELECT o.id, min(?1, coalesce((SELECT h.value FROM json_each(?2) h WHERE h.key = o.id), ?3)) AS n
+				FROM o WHERE o.id IS NOT NULL)
+			WHERE n > 0
+		), k AS (SELECT count(*) AS k FROM allowed)
+		SELECT j.value FROM allowed a, json_each((SELECT json_group_array(position) FROM (
+			SELECT t.position FROM turns t
+			WHERE t.org_id = a.id AND t.status = 'pending' AND NOT EXISTS (
+				SELECT 1 FROM turns e
+				WHERE e.org_id = t.org_id AND e.task_id = t.task_id AND e.seq < t.seq
+				AND e.status IN ('pending', 'running'))
+			ORDER BY t.position
+			LIMIT (SELECT CASE WHEN k <= 1 THEN ?1 ELSE (?1 + k - 1) / k END FROM k)))) j
+		WHERE j.key < a.n
+		ORDER BY j.key, j.value
+		LIMIT ?1)
 	RETURNING position, ` + turnColumns)
 
 	// The statements that complete a claim take the claimed turns as a
@@ -116,10 +132,9 @@ func (s *Store) ClaimTurns(ctx context.Context, owner string, now time.Time, lea
 	return claims, nil
 }
 
-// claimTurns runs a claim in five statements and one per organization with
-// queued turns, whatever the number of turns: the organizations, each one's
-// candidates, the claim, the tasks' status, their workers, and the
-// histories of the turns that have any.
+// claimTurns runs a claim in four statements whatever the number of turns:
+// the claim, the tasks' status, their workers, and the histories of the
+// turns that have any.
 func (s *Store) claimTurns(ctx context.Context, owner string, now time.Time, lease time.Duration, max int, share store.Share) ([]store.Claim, error) {
 	if max <= 0 { // SQLite reads a negative LIMIT as no limit
 		return nil, nil
@@ -176,16 +191,17 @@ type claimed struct {
 	claim store.Claim // without its worker and history yet
 }
 
-// claim chooses up to max runnable turns as share says and claims them; it
-// returns the claimed turns in acceptance order. The statements run in the
-// writer's transaction, so nothing changes between the choice and the
-// claim.
+// claim runs claimSQL and returns the claimed turns in acceptance order.
 func claim(ctx context.Context, c conn, owner string, until int64, max int, share store.Share) ([]claimed, error) {
-	positions, err := choose(ctx, c, max, share)
-	if err != nil || len(positions) == 0 {
+	held := make(map[string]int, len(share.Held))
+	for org := range share.Held {
+		held[org] = share.Allowance(org, max) // ≤ 0: no room
+	}
+	allowances, err := json.Marshal(held)
+	if err != nil {
 		return nil, err
 	}
-	rows, err := c.QueryContext(ctx, claimSQL, owner, until, jsonArray(positions))
+	rows, err := c.QueryContext(ctx, claimSQL, max, string(allowances), share.Allowance("", max), owner, until)
 	if err != nil {
 		return nil, err
 	}
@@ -204,69 +220,6 @@ func claim(ctx context.Context, c conn, owner string, until int64, max int, shar
 	}
 	slices.SortFunc(turns, func(a, b claimed) int { return cmp.Compare(a.pos, b.pos) })
 	return turns, nil
-}
-
-// choose picks the positions of up to max runnable turns: each
-// organization's oldest, organizations in turn, within share (store.Share
-// states the rule).
-func choose(ctx context.Context, c conn, max int, share store.Share) ([]int64, error) {
-	orgs, err := queryStrings(ctx, c, pendingOrgsSQL)
-	if err != nil {
-		return nil, err
-	}
-	orgs = slices.DeleteFunc(orgs, func(org string) bool { return share.Allowance(org, max) <= 0 })
-	per := store.RoundShare(max, len(orgs))
-	type ranked struct {
-		rank int
-		pos  int64
-	}
-	var all []ranked
-	for _, org := range orgs {
-		rows, err := c.QueryContext(ctx, candidatesSQL, org, min(per, share.Allowance(org, max)))
-		if err != nil {
-			return nil, err
-		}
-		for rank := 0; rows.Next(); rank++ {
-			var pos int64
-			if err := rows.Scan(&pos); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			all = append(all, ranked{rank, pos})
-		}
-		if err := rows.Close(); err != nil {
-			return nil, err
-		}
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-	}
-	slices.SortFunc(all, func(a, b ranked) int {
-		return cmp.Or(cmp.Compare(a.rank, b.rank), cmp.Compare(a.pos, b.pos))
-	})
-	positions := make([]int64, 0, min(max, len(all)))
-	for _, r := range all[:min(max, len(all))] {
-		positions = append(positions, r.pos)
-	}
-	return positions, nil
-}
-
-// queryStrings runs a query of one text column and returns its values.
-func queryStrings(ctx context.Context, c conn, query string, args ...any) ([]string, error) {
-	rows, err := c.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var v string
-		if err := rows.Scan(&v); err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
 }
 
 // withPrefix is a scanner for rows with one more column in front: that one
