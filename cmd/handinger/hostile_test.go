@@ -89,13 +89,12 @@ func TestIdleConnectionsCannotLockOthersOut(t *testing.T) {
 	if _, err := exec.LookPath("sh"); err != nil {
 		t.Skipf("skipping: no sh to limit the server's descriptors with: %v", err)
 	}
-	limited := filepath.Join(t.TempDir(), "limited")
-	script := "#!/bin/sh\nulimit -n 128 || exit 1\nexec " + handingerBinary(t) + " \"$@\"\n"
-	if err := os.WriteFile(limited, []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	// The limit is set by sh -c, not by a script written for the test: a
+	// file just written can fail to exec ("text file busy") while another
+	// test forks.
+	limited := []string{"sh", "-c", `ulimit -n 128 || exit 1; exec "$0" "$@"`, handingerBinary(t)}
 	addr := freeAddr(t)
-	p := startServeOf(t, limited, addr, "--db", "sqlite:"+filepath.Join(t.TempDir(), "h.db"))
+	p := startServeVia(t, limited, addr, "--db", "sqlite:"+filepath.Join(t.TempDir(), "h.db"))
 	attacker := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}, Timeout: 2 * time.Second}
 	var held []net.Conn
 	for range 200 {

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -105,7 +106,14 @@ func startServe(t *testing.T, addr string, args ...string) *proc {
 // (a script that limits it, for instance).
 func startServeOf(t *testing.T, bin, addr string, args ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(bin, append([]string{"serve", "--addr", addr}, args...)...)
+	return startServeVia(t, []string{bin}, addr, args...)
+}
+
+// startServeVia is startServeOf with a command line in front of the serve
+// arguments: the binary, or a wrapper and its arguments.
+func startServeVia(t *testing.T, command []string, addr string, args ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(command[0], slices.Concat(command[1:], []string{"serve", "--addr", addr}, args)...)
 	cmd.Env = append(os.Environ(), "HANDINGER_LOG_LEVEL=warn")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

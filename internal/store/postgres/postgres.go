@@ -38,7 +38,8 @@ type Store struct {
 	pool *pgxpool.Pool
 	// clock aligns this process's lease times with the database's clock.
 	clock dbClock
-	// health records whether the latest creates could be written, for Ping.
+	// health records whether the latest writes (creates, claims, finishes)
+	// could be written, for Ping.
 	health store.WriteHealth
 }
 

@@ -189,3 +189,83 @@ func TestUpgradeFromVersion1(t *testing.T) {
 	}
 	storetest.CheckVersion1Rows(t, open(t, dsn))
 }
+
+// TestRunnerWritesFeedPing makes the database refuse the writes of a claim,
+// then of a finish, as a full disk does (SQLSTATE 53100, raised by a
+// trigger), and checks that each failure is ErrUnavailable and makes Ping,
+// so /readyz, fail until a write succeeds again.
+func TestRunnerWritesFeedPing(t *testing.T) {
+	t.Parallel()
+	dsn := pgtest.DSN(t)
+	st := open(t, dsn)
+	conn := rawConn(t, dsn)
+	ctx := t.Context()
+	exec := func(q string) {
+		t.Helper()
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	exec(`CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN RAISE EXCEPTION 'no space left' USING ERRCODE = '53100'; END $$`)
+	if err := st.CreateAPIKey(ctx, "key", "org", "user", []byte("hash"), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	who := store.Principal{KeyID: "key", OrgID: "org", UserID: "user"}
+	for i := range 2 {
+		if _, err := st.CreateTurn(ctx, store.CreateTurnParams{
+			Principal: who, TaskID: fmt.Sprint("task-", i), NewWorkerID: fmt.Sprint("worker-", i),
+			TurnID: fmt.Sprint("turn-", i), Input: "x", Budget: "standard", Title: "x", Now: time.Now(),
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	claim := func() ([]store.Claim, error) {
+		return st.ClaimTurns(ctx, "r", time.Now(), time.Minute, 1, store.Share{})
+	}
+
+	exec(`CREATE TRIGGER refuse_claims BEFORE UPDATE ON turns FOR EACH ROW
+		WHEN (NEW.status = 'running') EXECUTE FUNCTION refuse()`)
+	if _, err := claim(); !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("claim on a full disk: err = %v, want ErrUnavailable", err)
+	}
+	if err := st.Ping(ctx); !errors.Is(err, store.ErrUnavailable) {
+		t.Errorf("Ping after a failed claim = %v, want ErrUnavailable", err)
+	}
+	exec(`DROP TRIGGER refuse_claims ON turns`)
+	claims, err := claim()
+	if err != nil || len(claims) != 1 {
+		t.Fatalf("claim once the disk has room: %v, %v", claims, err)
+	}
+	if err := st.Ping(ctx); err != nil {
+		t.Errorf("Ping after a claim succeeded = %v, want nil", err)
+	}
+
+	exec(`CREATE TRIGGER refuse_finishes BEFORE UPDATE ON turns FOR EACH ROW
+		WHEN (NEW.status = 'completed') EXECUTE FUNCTION refuse()`)
+	finish := store.FinishTurnParams{
+		TurnID: claims[0].Turn.ID, Owner: "r", Attempt: claims[0].Attempt,
+		Status: store.StatusCompleted, OutputText: "done", Now: time.Now(),
+	}
+	if _, err := st.FinishTurns(ctx, []store.FinishTurnParams{finish}); !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("finish on a full disk: err = %v, want ErrUnavailable", err)
+	}
+	if err := st.Ping(ctx); !errors.Is(err, store.ErrUnavailable) {
+		t.Errorf("Ping after a failed finish = %v, want ErrUnavailable", err)
+	}
+	// An empty claim writes nothing, so it does not clear the failure.
+	exec(`UPDATE turns SET status = 'aborted' WHERE status = 'pending'`)
+	if got, err := claim(); err != nil || len(got) != 0 {
+		t.Fatalf("claim with nothing runnable: %v, %v", got, err)
+	}
+	if err := st.Ping(ctx); !errors.Is(err, store.ErrUnavailable) {
+		t.Errorf("Ping after an empty claim = %v, want the finish's failure still", err)
+	}
+	exec(`DROP TRIGGER refuse_finishes ON turns`)
+	if errs, err := st.FinishTurns(ctx, []store.FinishTurnParams{finish}); err != nil || errs[0] != nil {
+		t.Fatalf("finish once the disk has room: %v %v", err, errs)
+	}
+	if err := st.Ping(ctx); err != nil {
+		t.Errorf("Ping after a finish succeeded = %v, want nil", err)
+	}
+}

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -117,7 +118,13 @@ func (s *Store) claimTurns(ctx context.Context, owner string, now time.Time, lea
 		claims, err = s.claim(ctx, owner, s.leaseTime(ctx, now.Add(lease)), max, share)
 		return err
 	})
-	return claims, err
+	if err != nil {
+		return nil, s.health.Record(translate(err))
+	}
+	if len(claims) > 0 { // rows were written; an empty claim says nothing of writes
+		s.health.Record(nil)
+	}
+	return claims, nil
 }
 
 // claim runs claimSQL and assembles its rows into claims.
@@ -224,7 +231,10 @@ SELECT i FROM finished`
 func (s *Store) FinishTurns(ctx context.Context, p []store.FinishTurnParams) (errs []error, err error) {
 	errs, err = s.finishTurns(ctx, p)
 	if err != nil {
-		return nil, fmt.Errorf("finish %d turns: %w", len(p), err)
+		return nil, fmt.Errorf("finish %d turns: %w", len(p), s.health.Record(translate(err)))
+	}
+	if slices.Contains(errs, nil) { // some rows were written
+		s.health.Record(nil)
 	}
 	return errs, nil
 }
