@@ -27,6 +27,12 @@ const (
 
 	slugInvalidResponse  = "invalid-response"
 	titleInvalidResponse = "Response does not match the API document"
+
+	slugNotFound  = "not-found"
+	titleNotFound = "Not found"
+
+	slugMethodNotAllowed  = "method-not-allowed"
+	titleMethodNotAllowed = "Method not allowed"
 )
 
 // maxDetail bounds the detail of a problem about a response; the log has

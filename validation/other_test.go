@@ -62,7 +62,7 @@ func otherService(t *testing.T, mode validation.Mode, h http.Handler) *bundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mw, err := validation.New(doc, validation.Options{Mode: mode, Logger: discard()})
+	mw, err := validation.New(doc, validation.Options{Mode: mode, Logger: discard(), ExposeResponseErrors: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -65,7 +65,7 @@ func (v *validator) checkRequest(w http.ResponseWriter, r *http.Request, rt *rou
 		if p := recover(); p != nil {
 			v.logger.LogAttrs(r.Context(), slog.LevelError, "request validation panicked",
 				slog.String("operation", rt.name), slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
-			problem.Write(w, r, problem.New(http.StatusBadRequest, slugInvalidRequest, titleInvalidRequest,
+			v.write(w, r, problem.New(http.StatusBadRequest, slugInvalidRequest, titleInvalidRequest,
 				"The request could not be validated against the API document."))
 			ok = false
 		}
@@ -255,5 +255,5 @@ func (v *validator) refuse(w http.ResponseWriter, r *http.Request, rt *route, p 
 		v.logger.LogAttrs(r.Context(), slog.LevelDebug, "request refused",
 			slog.String("operation", rt.name), slog.Int("status", p.Status), slog.String("detail", p.Detail))
 	}
-	problem.Write(w, r, p)
+	v.write(w, r, p)
 }

@@ -75,8 +75,11 @@ func (v *validator) serveChecked(w http.ResponseWriter, r *http.Request, rt *rou
 		if id := rec.header.Get(problem.RequestIDHeader); id != "" && dst.Get(problem.RequestIDHeader) == "" {
 			dst.Set(problem.RequestIDHeader, id)
 		}
-		problem.Write(w, r, problem.New(http.StatusInternalServerError, slugInvalidResponse, titleInvalidResponse,
-			truncate(fmt.Sprintf("The response did not match the API document (operation %s, status %d): %v", rt.name, rec.status, err), maxDetail)))
+		detail := fmt.Sprintf("The response did not match the API document (operation %s, status %d); the server's log has the details under the request id.", rt.name, rec.status)
+		if v.exposeRespErr {
+			detail = truncate(fmt.Sprintf("The response did not match the API document (operation %s, status %d): %v", rt.name, rec.status, err), maxDetail)
+		}
+		v.write(w, r, problem.New(http.StatusInternalServerError, slugInvalidResponse, titleInvalidResponse, detail))
 	} else {
 		for k := range dst {
 			if _, ok := rec.header[k]; !ok {

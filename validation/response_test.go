@@ -98,16 +98,25 @@ func TestFullModeRefusesResponsesThatBreakTheSpec(t *testing.T) {
 			if p.Type != problem.TypeURI("invalid-response") {
 				t.Errorf("type = %q", p.Type)
 			}
-			if !strings.Contains(p.Detail, "did not match the API document") || !strings.Contains(p.Detail, tt.wantDetail) {
-				t.Errorf("detail = %q, want it to say the response did not match, with %q", p.Detail, tt.wantDetail)
+			// By default the caller learns that the answer broke the
+			// document, not how: that is in the log.
+			if !strings.Contains(p.Detail, "did not match the API document") || strings.Contains(p.Detail, tt.wantDetail) {
+				t.Errorf("detail = %q, want it to say the response did not match, without %q", p.Detail, tt.wantDetail)
 			}
 			if resp.Header.Get("Location") != "" {
 				t.Error("the refused answer's Location header was sent")
 			}
 			logs := b.logs.String()
 			if !strings.Contains(logs, "level=ERROR") || !strings.Contains(logs, "response does not match the API document") ||
-				!strings.Contains(logs, "operation=") {
-				t.Errorf("log = %q, want an error naming the operation", logs)
+				!strings.Contains(logs, "operation=") || !strings.Contains(logs, strings.ReplaceAll(tt.wantDetail, `"`, `\"`)) {
+				t.Errorf("log = %q, want an error naming the operation, with %q", logs, tt.wantDetail)
+			}
+
+			// ExposeResponseErrors puts the details in the answer.
+			b = setup(t, validation.Options{Mode: validation.Full, ExposeResponseErrors: true}, tt.handler)
+			resp, data = b.do(t, tt.method, tt.path, ct, body)
+			if p := wantProblem(t, resp, data, 500); !strings.Contains(p.Detail, tt.wantDetail) {
+				t.Errorf("detail with ExposeResponseErrors = %q, want %q", p.Detail, tt.wantDetail)
 			}
 
 			// The same answer goes through untouched in Requests mode.
@@ -237,7 +246,7 @@ func TestConcurrentRequests(t *testing.T) {
 			_, _ = io.WriteString(w, validation.TaskWithTurnsJSON)
 		}
 	})
-	b := setup(t, validation.Options{Mode: validation.Full}, h)
+	b := setup(t, validation.Options{Mode: validation.Full, ExposeResponseErrors: true}, h)
 	problemOf := func(data []byte) (p problem.Problem) {
 		_ = json.Unmarshal(data, &p)
 		return p

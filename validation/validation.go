@@ -53,11 +53,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 
+	"github.com/handinger/handinger/problem"
 	"github.com/handinger/handinger/validation/internal/fastpath"
 )
 
@@ -137,6 +139,26 @@ type Options struct {
 	// DefaultMaxBodyBytes. Only the bodies of operations that declare a
 	// requestBody are read.
 	MaxBodyBytes int64
+	// ProblemTypeBase is the prefix of the type URI of every problem the
+	// middleware answers with; a slug follows it ("invalid-request",
+	// "payload-too-large", "unsupported-media-type", "invalid-response",
+	// "not-found", "method-not-allowed"). Empty means problem.TypeBase,
+	// Handinger's: a service that documents problem types of its own sets
+	// its base here, e.g. "https://example.com/problems/".
+	ProblemTypeBase string
+	// ExposeResponseErrors, in Full mode, puts what was wrong with a
+	// response that breaks the document (schema paths and values) in the
+	// detail of the 500 answer. By default the caller only learns which
+	// operation and status broke the document, and the details go to
+	// Logger with the request id: they can show data and schema internals
+	// the caller should not see. Tests may turn it on.
+	ExposeResponseErrors bool
+	// RejectUnknown answers a request for a path the document does not
+	// describe with 404, and one for a method its path does not have with
+	// 405 and an Allow header, both as problem JSON. By default such
+	// requests pass through to the handler, so that a host can serve
+	// /metrics or /docs beside the API.
+	RejectUnknown bool
 }
 
 // New returns a middleware that validates requests, and in Full mode
@@ -181,10 +203,13 @@ func New(doc *openapi3.T, opts Options) (func(http.Handler) http.Handler, error)
 		return func(next http.Handler) http.Handler { return next }, nil
 	}
 	v := &validator{
-		c:       c,
-		full:    opts.Mode == Full,
-		logger:  opts.Logger,
-		maxBody: opts.MaxBodyBytes,
+		c:             c,
+		full:          opts.Mode == Full,
+		logger:        opts.Logger,
+		maxBody:       opts.MaxBodyBytes,
+		typeBase:      opts.ProblemTypeBase,
+		exposeRespErr: opts.ExposeResponseErrors,
+		rejectUnknown: opts.RejectUnknown,
 	}
 	if v.logger == nil {
 		v.logger = slog.Default()
@@ -213,10 +238,13 @@ func New(doc *openapi3.T, opts Options) (func(http.Handler) http.Handler, error)
 
 // validator is what New compiled, shared by every handler it wraps.
 type validator struct {
-	c       *compiled
-	full    bool
-	logger  *slog.Logger
-	maxBody int64
+	c             *compiled
+	full          bool
+	logger        *slog.Logger
+	maxBody       int64
+	typeBase      string // Options.ProblemTypeBase; empty: problem.TypeBase
+	exposeRespErr bool
+	rejectUnknown bool
 
 	kinOpts             *openapi3filter.Options // requests
 	respKinOpts         *openapi3filter.Options // response status and headers
@@ -251,6 +279,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rt, vals = h.v.c.find(http.MethodGet, r.URL)
 	}
 	if rt == nil {
+		if h.v.rejectUnknown {
+			h.v.unknown(w, r)
+			return
+		}
 		h.next.ServeHTTP(w, r)
 		return
 	}
@@ -265,4 +297,32 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if body != nil {
 		body.release()
 	}
+}
+
+// unknown answers a request no operation of the document describes: 404
+// when no path matches, else 405 with the path's methods in Allow (HEAD
+// with GET, as net/http serves it).
+func (v *validator) unknown(w http.ResponseWriter, r *http.Request) {
+	methods := v.c.routes.Methods(r.URL)
+	if len(methods) == 0 {
+		v.write(w, r, problem.New(http.StatusNotFound, slugNotFound, titleNotFound,
+			fmt.Sprintf("No operation of the API document has the path %s.", r.URL.Path)))
+		return
+	}
+	if slices.Contains(methods, http.MethodGet) && !slices.Contains(methods, http.MethodHead) {
+		methods = append(methods, http.MethodHead)
+		slices.Sort(methods)
+	}
+	allow := strings.Join(methods, ", ")
+	w.Header().Set("Allow", allow)
+	v.write(w, r, problem.New(http.StatusMethodNotAllowed, slugMethodNotAllowed, titleMethodNotAllowed,
+		fmt.Sprintf("The path %s has no %s operation; it has %s.", r.URL.Path, r.Method, allow)))
+}
+
+// write sends p with its type under Options.ProblemTypeBase.
+func (v *validator) write(w http.ResponseWriter, r *http.Request, p problem.Problem) {
+	if v.typeBase != "" {
+		p.Type = v.typeBase + strings.TrimPrefix(p.Type, problem.TypeBase)
+	}
+	problem.Write(w, r, p)
 }

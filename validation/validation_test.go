@@ -406,6 +406,70 @@ func TestUnknownRoutesPassThrough(t *testing.T) {
 	}
 }
 
+// TestRejectUnknown: with the option, a path the document lacks is 404 and
+// a method its path lacks is 405 with Allow, as problem JSON, and the
+// handler never runs; described requests are validated as ever.
+func TestRejectUnknown(t *testing.T) {
+	t.Parallel()
+	b := setup(t, validation.Options{RejectUnknown: true}, nil)
+	for _, tc := range []struct {
+		method, path string
+		status       int
+		allow        string
+	}{
+		{"GET", "/metrics", 404, ""},
+		{"GET", "/api/tasks/", 404, ""},
+		{"GET", "/api/tasks/tsk_1/turns/extra", 404, ""},
+		{"PUT", "/api/tasks", 405, "GET, HEAD, POST"},
+		{"POST", "/api/tasks/tsk_1", 405, "DELETE, GET, HEAD"},
+	} {
+		calls, _, _ := b.got.get()
+		resp, data := b.do(t, tc.method, tc.path, "", "")
+		p := wantProblem(t, resp, data, tc.status)
+		if got := resp.Header.Get("Allow"); got != tc.allow {
+			t.Errorf("%s %s: Allow %q, want %q", tc.method, tc.path, got, tc.allow)
+		}
+		if !strings.Contains(p.Detail, tc.path) {
+			t.Errorf("%s %s: detail %q does not name the path", tc.method, tc.path, p.Detail)
+		}
+		if after, _, _ := b.got.get(); after != calls {
+			t.Errorf("%s %s reached the handler", tc.method, tc.path)
+		}
+	}
+	if resp, data := b.do(t, "HEAD", "/api/tasks/tsk_1", "", ""); resp.StatusCode != 200 {
+		t.Errorf("HEAD of a GET operation: %d %s, want it passed", resp.StatusCode, data)
+	}
+	if resp, data := b.do(t, "GET", "/api/tasks?limit=abc", "", ""); resp.StatusCode != 400 {
+		t.Errorf("a described request with a bad parameter: %d %s, want 400", resp.StatusCode, data)
+	}
+}
+
+// TestProblemTypeBase: every problem the middleware writes takes the
+// configured type base.
+func TestProblemTypeBase(t *testing.T) {
+	t.Parallel()
+	const base = "https://example.com/errors/"
+	b := setup(t, validation.Options{Mode: validation.Full, ProblemTypeBase: base, RejectUnknown: true, MaxBodyBytes: 16},
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusTeapot) }))
+	for _, tc := range []struct {
+		method, path, ct, body string
+		status                 int
+		slug                   string
+	}{
+		{"GET", "/api/tasks?limit=abc", "", "", 400, "invalid-request"},
+		{"POST", "/api/tasks", "application/json", strings.Repeat("x", 32), 413, "payload-too-large"},
+		{"POST", "/api/tasks", "text/plain", "{}", 415, "unsupported-media-type"},
+		{"GET", "/api/tasks/tsk_1", "", "", 500, "invalid-response"},
+		{"GET", "/nowhere", "", "", 404, "not-found"},
+		{"PUT", "/api/tasks", "", "", 405, "method-not-allowed"},
+	} {
+		resp, data := b.do(t, tc.method, tc.path, tc.ct, tc.body)
+		if p := wantProblem(t, resp, data, tc.status); p.Type != base+tc.slug {
+			t.Errorf("%s %s: type %q, want %q", tc.method, tc.path, p.Type, base+tc.slug)
+		}
+	}
+}
+
 func TestOffPassesEverything(t *testing.T) {
 	t.Parallel()
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})

@@ -94,6 +94,53 @@ func (n *node[V]) find(method, rest string, vals []string) (V, []string, bool) {
 	return zero, nil, false
 }
 
+// Methods returns the methods filed under every template that matches the
+// request's path, sorted; none when no template matches it. It is for the
+// answer to a method the path does not have (405 and its Allow header), so
+// it does not avoid allocating.
+func (t *Tree[V]) Methods(u *url.URL) []string {
+	p := u.EscapedPath()
+	if len(p) == 0 || p[0] != '/' {
+		return nil
+	}
+	set := map[string]bool{}
+	t.root.methods(p[1:], set)
+	out := make([]string, 0, len(set))
+	for m := range set {
+		out = append(out, m)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (n *node[V]) methods(rest string, set map[string]bool) {
+	seg, tail, more := strings.Cut(rest, "/")
+	if strings.IndexByte(seg, '%') >= 0 {
+		dec, err := url.PathUnescape(seg)
+		if err != nil {
+			return
+		}
+		seg = dec
+	}
+	visit := func(next *node[V]) {
+		if more {
+			next.methods(tail, set)
+			return
+		}
+		for m := range next.values {
+			set[m] = true
+		}
+	}
+	if child := n.static[seg]; child != nil {
+		visit(child)
+	}
+	for _, e := range n.params {
+		if len(seg) > len(e.prefix)+len(e.suffix) && strings.HasPrefix(seg, e.prefix) && strings.HasSuffix(seg, e.suffix) {
+			visit(e.next)
+		}
+	}
+}
+
 // end continues the search in n, or ends it there when no segment is left.
 func (n *node[V]) end(method, tail string, more bool, vals []string) (V, []string, bool) {
 	if more {
