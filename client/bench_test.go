@@ -5,9 +5,8 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/handinger/handinger/client"
-	"github.com/handinger/handinger/client/internal/testserver"
 	"github.com/handinger/handinger/gen"
+	"github.com/handinger/handinger/handingertest"
 	"github.com/handinger/handinger/validation"
 )
 
@@ -19,13 +18,9 @@ import (
 //
 //	go test -run '^$' -bench Retrieve -benchmem ./client/ | go run ./internal/benchratio -base generated
 func BenchmarkRetrieve(b *testing.B) {
-	srv := testserver.Start(b, testserver.Validation(validation.Requests))
-	key := srv.NewKey("org_bench", "usr_bench")
+	srv := handingertest.NewServer(b, handingertest.Validation(validation.Requests))
+	key, c := srv.APIKey, srv.Client
 	ctx := context.Background()
-	c, err := client.New(client.WithAPIKey(key), client.WithBaseURL(srv.URL))
-	if err != nil {
-		b.Fatal(err)
-	}
 	first, err := c.Tasks.Create(ctx, gen.CreateTask{Input: "Summarise the attached quarterly report in five bullet points."})
 	if err != nil {
 		b.Fatal(err)

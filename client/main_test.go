@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/handinger/handinger/client"
-	"github.com/handinger/handinger/client/internal/testserver"
+	"github.com/handinger/handinger/handingertest"
 )
 
 // TestMain serves the runnable examples: one in-process server for all of
@@ -16,13 +16,13 @@ import (
 // pass keys and URLs explicitly. The server's wait limit is short so that
 // ExampleTasksService_Wait can show a create answering before its turn ends.
 func TestMain(m *testing.M) {
-	srv, err := testserver.New(testserver.WaitLimit(500 * time.Millisecond))
+	srv, err := handingertest.Start(handingertest.WaitLimit(500 * time.Millisecond))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	os.Setenv(client.EnvBaseURL, srv.URL)
-	os.Setenv(client.EnvAPIKey, srv.NewKey("org_examples", "usr_examples"))
+	os.Setenv(client.EnvAPIKey, srv.APIKey)
 	code := m.Run()
 	srv.Close()
 	os.Exit(code)

@@ -18,8 +18,8 @@ import (
 	"time"
 
 	"github.com/handinger/handinger/client"
-	"github.com/handinger/handinger/client/internal/testserver"
 	"github.com/handinger/handinger/gen"
+	"github.com/handinger/handinger/handingertest"
 )
 
 // The tests here run against the whole server in-process (validation Full:
@@ -28,16 +28,16 @@ import (
 // fixture is a server with clients for two users of one organization and
 // one user of another.
 type fixture struct {
-	srv   *testserver.Server
+	srv   *handingertest.Server
 	alice *client.Client // org_a, usr_alice
 	bob   *client.Client // org_a, usr_bob
 	eve   *client.Client // org_b, usr_eve
 	keys  map[string]string
 }
 
-func setup(t *testing.T, opts ...testserver.Option) *fixture {
+func setup(t *testing.T, opts ...handingertest.Option) *fixture {
 	t.Helper()
-	srv := testserver.Start(t, opts...)
+	srv := handingertest.NewServer(t, opts...)
 	f := &fixture{srv: srv, keys: map[string]string{}}
 	f.alice = f.client(t, "org_a", "usr_alice")
 	f.bob = f.client(t, "org_a", "usr_bob")
@@ -47,7 +47,7 @@ func setup(t *testing.T, opts ...testserver.Option) *fixture {
 
 func (f *fixture) client(t *testing.T, org, user string, opts ...client.Option) *client.Client {
 	t.Helper()
-	f.keys[user] = f.srv.NewKey(org, user)
+	f.keys[user] = f.srv.NewAPIKey(org, user)
 	c, err := client.New(append([]client.Option{client.WithAPIKey(f.keys[user]), client.WithBaseURL(f.srv.URL)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
@@ -275,9 +275,9 @@ func TestList(t *testing.T) {
 func TestWait(t *testing.T) {
 	t.Parallel()
 	// A short wait limit: the create answers while the turn still runs.
-	f := setup(t, testserver.WaitLimit(50*time.Millisecond))
+	f := setup(t, handingertest.WaitLimit(50*time.Millisecond))
 	ctx := context.Background()
-	created := create(t, f.alice, gen.CreateTask{Input: "Take your time. [delay=300ms]"})
+	created := create(t, f.alice, gen.CreateTask{Input: "Take your time. [delay=1s]"}) // long enough to outlast a slow answer on a busy machine
 	if !created.Worker.Running {
 		t.Fatalf("create answered %s, want the turn still running", created.Worker.Status)
 	}
@@ -448,8 +448,8 @@ func TestResponseBody(t *testing.T) {
 
 func TestNew(t *testing.T) {
 	// Not parallel: it sets the environment.
-	srv := testserver.Start(t)
-	key := srv.NewKey("org_a", "usr_a")
+	srv := handingertest.NewServer(t)
+	key := srv.APIKey
 
 	t.Run("no key", func(t *testing.T) {
 		t.Setenv(client.EnvAPIKey, "")
