@@ -29,6 +29,44 @@ check-generate: ## Fail if gen/ differs from what openapi.yaml generates.
 	if [ -n "$$extra" ]; then echo "gen/ holds files that are not generated: $$extra"; exit 1; fi && \
 	echo "gen/ is up to date"
 
+# The Redoc bundle that renders /docs is committed in DOCSUI as npm publishes
+# it, beside its version, the npm integrity of its tarball and the SHA-256 of
+# each file (a test of server/internal/docsui checks those). REDOC_VERSION,
+# an exact version, defaults to the committed one.
+DOCSUI := server/internal/docsui
+REDOC_VERSION ?= $(shell cat $(DOCSUI)/VERSION)
+REDOC_FILES := package/LICENSE package/bundles/redoc.standalone.js package/bundles/redoc.standalone.js.LICENSE.txt
+# redoc-fetch packs redoc@REDOC_VERSION into $$tmp/package and checks the
+# tarball against the integrity npm publishes for it; it sets $$integrity.
+define redoc-fetch
+[[ '$(REDOC_VERSION)' =~ ^[0-9]+\.[0-9]+\.[0-9]+$$ ]] || { echo "REDOC_VERSION=$(REDOC_VERSION): give an exact version, such as 2.5.4"; exit 1; } && \
+integrity=$$(npm view 'redoc@$(REDOC_VERSION)' dist.integrity) && \
+[ -n "$$integrity" ] || { echo "redoc@$(REDOC_VERSION) is not on npm"; exit 1; } && \
+(cd "$$tmp" && npm pack --silent 'redoc@$(REDOC_VERSION)' >/dev/null) && \
+got=$$(node -e 'const fs = require("fs"), crypto = require("crypto"); process.stdout.write("sha512-" + crypto.createHash("sha512").update(fs.readFileSync(process.argv[1])).digest("base64"))' "$$tmp/redoc-$(REDOC_VERSION).tgz") && \
+[ "$$got" = "$$integrity" ] || { echo "redoc-$(REDOC_VERSION).tgz is $$got, npm says $$integrity"; exit 1; } && \
+tar -xzf "$$tmp/redoc-$(REDOC_VERSION).tgz" -C "$$tmp" $(REDOC_FILES)
+endef
+
+.PHONY: update-redoc
+update-redoc: ## Refresh the Redoc bundle of /docs from npm (REDOC_VERSION=x.y.z for another version), with its hashes.
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(redoc-fetch) && \
+	cp $(addprefix "$$tmp"/,$(REDOC_FILES)) $(DOCSUI)/ && \
+	echo '$(REDOC_VERSION)' >$(DOCSUI)/VERSION && \
+	echo "$$integrity" >$(DOCSUI)/INTEGRITY && \
+	(cd $(DOCSUI) && sha256sum $(notdir $(REDOC_FILES)) >SHA256SUMS) && \
+	echo "$(DOCSUI): redoc $(REDOC_VERSION), $$integrity; now run the /docs tests: go test -count=1 ./server/ ./server/internal/docsui/"
+
+.PHONY: check-redoc
+check-redoc: ## Check the committed Redoc bundle against npm: the version's integrity and every file's SHA-256.
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(redoc-fetch) && \
+	[ "$$integrity" = "$$(cat $(DOCSUI)/INTEGRITY)" ] || { echo "$(DOCSUI)/INTEGRITY is not npm's integrity of redoc@$(REDOC_VERSION): $$integrity"; exit 1; } && \
+	for f in $(REDOC_FILES); do cmp -s "$$tmp/$$f" "$(DOCSUI)/$$(basename $$f)" || { echo "$(DOCSUI)/$$(basename $$f) differs from redoc@$(REDOC_VERSION)'s $$f"; exit 1; }; done && \
+	(cd $(DOCSUI) && sha256sum --quiet -c SHA256SUMS) && \
+	echo "$(DOCSUI) is redoc@$(REDOC_VERSION) as npm publishes it"
+
 node_modules/.bin/redocly: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
@@ -40,10 +78,27 @@ lint: node_modules/.bin/redocly ## Validate the spec (kin-openapi, Redocly), gof
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	cd internal/tools/specdiff && GOWORK=off $(GO) vet ./...
 
 .PHONY: test
 test: ## Run every test (the README's test command); PostgreSQL too when HANDINGER_TEST_POSTGRES_URL is set.
 	$(GO) test -count=1 ./...
+	cd internal/tools/specdiff && GOWORK=off $(GO) test -count=1 ./...
+
+# BASE is the revision spec-diff compares with; empty: the merge base with
+# main, or HEAD~1 on main. SPEC_DIFF_MARKDOWN names a file the report is
+# appended to as Markdown (e.g. $GITHUB_STEP_SUMMARY).
+BASE ?=
+SPEC_DIFF_MARKDOWN ?=
+
+.PHONY: spec-diff
+spec-diff: ## Review openapi.yaml and the public Go API against BASE: the changelog; fails on a break not in openapi.allow.yaml or an info.version that does not carry the changes.
+	cd internal/tools/specdiff && GOWORK=off $(GO) run . -repo '$(CURDIR)' \
+		$(if $(BASE),-base '$(BASE)') $(if $(SPEC_DIFF_MARKDOWN),-markdown '$(SPEC_DIFF_MARKDOWN)')
+
+.PHONY: actionlint
+actionlint: ## Check the GitHub Actions workflows (actionlint, pinned in internal/tools/actionlint).
+	cd internal/tools/actionlint && GOWORK=off $(GO) tool actionlint -shellcheck= $(CURDIR)/.github/workflows/*.yml
 
 # The PostgreSQL database the Postgres targets use; every test makes a schema
 # of its own in it and drops it afterwards.
@@ -57,6 +112,27 @@ test-postgres: ## Run every test on SQLite and on PostgreSQL (HANDINGER_TEST_POS
 test-crash: ## Kill -9 replicas on PostgreSQL under load, 20 times, and check nothing was lost.
 	HANDINGER_TEST_POSTGRES_URL='$(HANDINGER_TEST_POSTGRES_URL)' HANDINGER_TEST_CRASH=1 \
 		$(GO) test -count=1 -v -run '^TestCrashUnderLoad$$' ./cmd/handinger/
+
+# EXAMPLES_MODCACHE is the module cache `make examples` builds the example
+# modules in. Empty (the default): a fresh one in a temporary directory,
+# removed afterwards, so that each example proves it builds from its own
+# go.mod and go.sum. `make examples EXAMPLES_MODCACHE=$(go env GOMODCACHE)`
+# reuses the usual one (an absolute path, as GOMODCACHE must be).
+EXAMPLES_MODCACHE ?=
+
+.PHONY: examples
+examples: ## Generate, build, vet and test every module examples/*/go.mod with GOWORK=off, in a fresh module cache (or EXAMPLES_MODCACHE).
+	@cache='$(EXAMPLES_MODCACHE)'; \
+	if [ -z "$$cache" ]; then cache=$$(mktemp -d) && trap 'chmod -R u+w "$$cache" && rm -rf "$$cache"' EXIT; fi; \
+	for mod in examples/*/go.mod; do \
+		dir=$$(dirname "$$mod"); echo "--- $$dir"; \
+		(cd "$$dir" && export GOWORK=off GOMODCACHE="$$cache" && \
+			$(GO) generate ./... && $(GO) build -o /dev/null ./... && $(GO) vet ./... && $(GO) test -count=1 ./...) || exit 1; \
+	done
+
+.PHONY: ogen-check
+ogen-check: ## Generate ogen's client and server from openapi.yaml and build them (internal/tools/ogencheck); fails on a warning not accepted there.
+	cd internal/tools/ogencheck && GOWORK=off $(GO) test -count=1 -v ./...
 
 FUZZTIME ?= 10s
 

@@ -2795,9 +2795,9 @@ func ParseCreateTaskResponse(rsp *http.Response) (*CreateTaskResponse, error) {
 		response.Headers200 = &headers
 	case rsp.StatusCode == 409:
 		var headers CreateTaskResponse409Headers
-		if values := rsp.Header.Values("x-should-retry"); len(values) > 0 {
+		if values := rsp.Header.Values("X-Should-Retry"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "x-should-retry", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Should-Retry", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
 			headers.XShouldRetry = &value
@@ -2805,9 +2805,9 @@ func ParseCreateTaskResponse(rsp *http.Response) (*CreateTaskResponse, error) {
 		response.Headers409 = &headers
 	case rsp.StatusCode == 422:
 		var headers CreateTaskResponse422Headers
-		if values := rsp.Header.Values("x-should-retry"); len(values) > 0 {
+		if values := rsp.Header.Values("X-Should-Retry"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "x-should-retry", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Should-Retry", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
 			headers.XShouldRetry = &value
@@ -2913,9 +2913,9 @@ func ParseArchiveTaskResponse(rsp *http.Response) (*ArchiveTaskResponse, error) 
 	switch {
 	case rsp.StatusCode == 403:
 		var headers ArchiveTaskResponse403Headers
-		if values := rsp.Header.Values("x-should-retry"); len(values) > 0 {
+		if values := rsp.Header.Values("X-Should-Retry"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "x-should-retry", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Should-Retry", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
 			headers.XShouldRetry = &value
@@ -3801,7 +3801,7 @@ func (response CreateTask409ApplicationProblemPlusJSONResponse) VisitCreateTaskR
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	if response.Headers.XShouldRetry != nil {
-		w.Header().Set("x-should-retry", fmt.Sprint(*response.Headers.XShouldRetry))
+		w.Header().Set("X-Should-Retry", fmt.Sprint(*response.Headers.XShouldRetry))
 	}
 	w.WriteHeader(409)
 	_, err := buf.WriteTo(w)
@@ -3852,7 +3852,7 @@ func (response CreateTask422ApplicationProblemPlusJSONResponse) VisitCreateTaskR
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	if response.Headers.XShouldRetry != nil {
-		w.Header().Set("x-should-retry", fmt.Sprint(*response.Headers.XShouldRetry))
+		w.Header().Set("X-Should-Retry", fmt.Sprint(*response.Headers.XShouldRetry))
 	}
 	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
@@ -3979,7 +3979,7 @@ func (response ArchiveTask403ApplicationProblemPlusJSONResponse) VisitArchiveTas
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	if response.Headers.XShouldRetry != nil {
-		w.Header().Set("x-should-retry", fmt.Sprint(*response.Headers.XShouldRetry))
+		w.Header().Set("X-Should-Retry", fmt.Sprint(*response.Headers.XShouldRetry))
 	}
 	w.WriteHeader(403)
 	_, err := buf.WriteTo(w)
@@ -4630,138 +4630,138 @@ var swaggerSpec = []string{
 	"A27Htfy4m10p8d5+wZKizAghCmFpNJ1INWcJkYqMFKPXGoQzS5nlF65JIsfZnAnzjAwtyoYE+EUTRscz",
 	"IicThsCTCWdpAtrlu4t3Z5Y8S1BNRI7+xcbGDZKCodYySz5mgXzGBPGJEm2IVeALRk0bVv1ciknKx3dm",
 	"H6qvidHXHzvd1z//r8Puj72Ln7978va73qsfLs8P33a/f/oCIKJqPOOfWUIo6Ct6jSxG5mDtQHtpNHU5",
-	"nZ8WdMbv+9E7UxmkrpWPum8ajx3qAp0NsLNQHZA9bsKFx8gMLJViivaeCmlmTJGlVNdM7cP6A6fhS0uj",
-	"CW8pb8ObwHYDDkJzj6C/kmrEk4SJOxL3nUitBcw0gDqTzrolDmyyVNcfP18/6f509fr719+2PqkjtPtu",
-	"0QRsCyCjQt7DgrwFpLuSdpKPuC+yOksM1LI6ZZQZXAYowUSixN4vfU5ByQmavgTZvwf9rZkCL2pCecoS",
-	"y13gUzxzMu80UwIrtGL6zZMfem8f//j0p6PvH112z47PO8//GdLouKxqLbR+GtRYt1C4dvS9kau02PIS",
-	"gWgj5l0xVHNn0rySmUj+ADWXG072hWtTZvmjAp1nEhwkAGlXFAppWnbEfeDwTIJfPrNaSnoNhNzPNR+B",
-	"u2h53gsG4vE9XaWSJpdSvqFqyu7b6eCapPBdcJCpIN3O0ZPjx4/IaGVYWXl0A+XhYCJGSjt6Z4wu7MiW",
-	"kbJlR963jWhalSm4l47HbGE0ovaCqc98zK4E/Ux5Skcpuz+VwDXRs8ygD5DIpSgLeYBLBwTJAih2xWY4",
-	"5p6l3EWh4DEgoxLFpzNDhFz2iTWwpeWhlQWrk1BDR1SzQiitSoTfS99U3DBN9iZZmsYkleNrMNWK0aQl",
-	"Rbrab5MzaWbw+SXVRBupQOfYQItCUG8NPp8zMuWfmajYCdT5rTz632QkgjwBouRSyrdUrJyTr+/MEoU8",
-	"Ew2x3NxmGuzXLX8C4lI+54ZQiM61XygXpEtsrFmSxV7op0lJ5lSs8k/uzD2KGtbCae/LVauCQmzgXWDg",
-	"j6HglaCZmUnFf2V3NT8XTCSEOvfEk5FqMohO3BT4rT75hlHFFBlknc7h+Jqt8A82iMrWqFvQrQTkLQS+",
-	"GPQV3DAXHIKwgqTislFVXomFkmOmNeial8Jws7ojZiupB7JLkgF1QZEACTMkofovy0ovcKiKOXHFisHH",
-	"dveoApCv2arlhn+FSHbJ0rTlYllwip3mHDEypgqzXTIzMWHtaZtQQYYVZA7dypoTSffrUl8JnS0WUhmW",
-	"vGUJp5eIyrsLnanadJS65/arLZilT8IPwwcr4tY9DsUtB5PMAU6CNN9d8PLhLRzewnFfy3kBYg+rqxu2",
-	"MTPmPom5qCyZMmNxN6FZajCHRkVCFXB1eZ7ncr7IDCMjHIT4LTxQtDs2hNELQL8UNiViMiVK2Tbywk4F",
-	"wfRADP10wza5YDbhOaYLDaYL/ubCKJlkY4DB5iF9SjmVS0srD+2MT2dRHGXCm6RSnjl4sZwsjKMvLfhm",
-	"6zNVmJWBj1vEvMEp7N8XxXj74LWdzv7jqpj0Jo6eY6wNkQdyb5JwAJ+m721CjcMcmPeOazlsRJeRRGXg",
-	"EglCiWDL3OOnmlCXgW9lC/xd2KAFla5gmMorJGLk6Buu3qbn+tFFNp9TxbXFOTWGjmcsIZ8yqgxTKSg3",
-	"4FcgxIR/BrKnKTM2MYWevSX+aRL1o3o2ATh7ESy3gGUznzuOvMnh/K2B2/GnnKkAY5iht7iyYMWEplqi",
-	"Y8SFNspykN5vE/jAeEYVHYMLcfWPTqfTCVPje0edzn4MqBYS/UY6ZWREx9fA1deMAW+Cn8Wvy9i+O0LL",
-	"+e5KSjv2Cekd884hfTaP+NG/Z1PVPtn9i6PAhxwUm7rEFGSmtGzYFnu3oLjPIjVyPCyVktSyJ6JUMSAX",
-	"S+CXoWBfjP3SsIxJtvquc/ovyd/+62R1xjvLs4vOl7NXPyzfXcpf376Qy7evJH/z/LsFvJO8PlM//Xry",
-	"5eLV4udT0aluIzzaitYXLGVWWM9dmv6WQgsM5WIUI10GDTO3+e5CIJF5ahM3E2pCUvxc295Kl3Sl3Y5d",
-	"v8hWBpnK0lR2r8KtdiRlyqioUTifronIrzhLkzzRVSG0YNVkN8gj9Yaosup72lKoYst/tgrdjzNqvSAl",
-	"If4DH4aXQdoKSI1NuGiahym/RwcYsNlGb6D8Muyu0qeMqVXuOJVtk3tzB7tU0ORUfGNHhY/e27nCRz+4",
-	"ecNnrx0MNwGSq2vDfQv3K9k7f/WcPHra6e7bFJNbcB90K08sCtD1ADU8hL+GMRke2GAGgLfRzNDuL5J8",
-	"Y7dME0fmpt28sloKmCP2TNDEwa8ZTZv2/wKJRaad4XsEnLWqBfW+YCSv6/znf1wnq/J6GDKEvC6TXV7v",
-	"RnS7jAuc7N119KGKEAdGEwZOBSh8UHAvEE26iYlXhR11uZLFAuIGW9PADZlwwfWMJc/IUGRp6ioQuCGK",
-	"orMCVpaJpII6xSj66N7y38QRjLZpMqueyuj0A2p1D/YDXusBnIpZ40rBWQQiAgj2tWdkqGeZSeRSuBEu",
-	"I+XX5VSBl1ILXBz5QRXR9D/vQKcass9xQd/4T6z5/SKfuEpYh5Amwr7LzCIzbyGgnrKmYoi5/Sl00xfo",
-	"SbOEJJnylSMqExWy5XHXL79Fhn0BV7HbJufsMxMZI1PFlqTb+w/wPWH8ilGUYg8ggvURx918iCMO3uFc",
-	"T/Ps++Pve++Pzh9dPvln56fez0ffPHoRxZGSiGuqNQdH1QQxWORRFjjubml1eQxCxrrAL6gy2juN7hO4",
-	"9W/YXG/zkSy6L3FZORxUKbpC25BsqjEI5ir4aitOagbIImmdqslxV9I4BUZLTB0iege+LvHauUzZSfHZ",
-	"m3irFswpWAKtoGsJtAZy7wya1ZDPiw/npFoHmiNNCTDPXSWw/MPbA3W5WjAvpjUB5/kyHX1zbMY5M6+X",
-	"fmTHBtFfcDa2W9rsC4YbVBArmI28eFcxr0qhaQQLRBB+KYvB7lMGcdBGkgaglY1vAHLZCgc/3IK8gHyg",
-	"bUCKGnl9hsjNWSOjT+rUFyMIeFxPj44fE5dCyitP4sLbkhPCPjO1yp0ZLEzAHYHely/rfPC/ft0QROxU",
-	"jNEnpAuORSHaVWIxbTDlsH47PPr6hUe3CEPAowriENzMcF+K0R1eMLlIK9bhXklUEyBPsyq8LxtKmGLr",
-	"68GEnhEh4hzJzNgX9M42NIgnm2xoTvPfNuQ3IZgqASPH40wplhApKsFEyDh1Y1pw0nrD7Sfds6kki4Xh",
-	"Ty23s9c6TYbEhnP7lpQuxVsGZCOj1gBbZ0wBCa8vL9+Xim3DeZDVJ1LNqbE1xYc9mwux5cbHT58GxcdW",
-	"Lirlx7mk1IqdZ1IZojG9tfLIueYCEeUIUV7zWlHbpsWvzk9tGSxPmDB8wpnePtst5XdbfOm1NiIjMMgb",
-	"As0Lmalxoxu+ZCOyqPjhYyl0lhpWDZjQWdZqnDuGz49ePvr2yXedN72zox8eXTy56kSFOvuhS3qd3iOX",
-	"VSxWlak0ivH/BWbcJG2ppgf2fX3wqduC8XV1ttmb1bjUMgG2w1yjfjOnXcJjPxOgzamfa+EqIIo5a8uv",
-	"xpa39BsylZb8BUBgyU+weN3BP7DMAL7BFXzjxhGjNnGSKKZ1uNpmtt5EvK25ksDBdAtAzDcxsd+vqLLw",
-	"WIrPTGncR0JoMyU0BI6ETimobSxjtbxdiyWdL34CSgkgbnWOW92jy87T/mGn3zlu9w47P4Oza6sT17wW",
-	"vvLN6kq7XYdMq4+9s8lP10+6P8zhFRSgzbVeURxJNaXC7bvjd6Safnz8+lPvzfynp/SbtcGnr7fZLc0P",
-	"I6ShNuMyVizhRkf9bi+Okkzh3G911D/uHYImzpR4LjOIXHvAqIpPp0zBWsFCLnhNnsuaDq3cwdZ133K/",
-	"pkS7mqsgcoWQUgNG0qaP8kMLPjeNOwCGqTnHOkRrvPaCmDB2hdTwBx3hBulwP0g0wQep/ToeXrG+iVT+",
-	"NEVZZjawWG4bE2pYy/A520VpBIzZkP0VxVrBz3MvbwNpPTjrpi+Yfr1i9pW+uijI8DW/Hshy/k5IOybh",
-	"CdmzlQDoVCZZyvbLa6hJ2la88VtsVFUFcv0awzetnyCXQpdOcgSBXVWsNzhb2wC1qYWtPpIJ7RdAFGOx",
-	"miATJeeYo7SHedBR/7d2DxuNaa5nNi7DvlXVL1sGBa+uM2Q/shG5On9TqqF3zvJrr6dIQvVsJKlKdnHd",
-	"dlRoNUTcfcczwcRLofhCBVCXxhrrBt6idx8dccpY98Y4B3idPV4vDtTxlzvaBsElt4WAIUxtcoHJ75Y7",
-	"F8cTTVIpr0nKrxkZAoqHrqCAJWS0IpRcvTl9gYc9qGL+63SspC5/WZcJuZVYwa7so6NNZ7tOWj/T1q+d",
-	"1tOPrQ+/deNHRzd/b6I1YOcN16Z5bxJdbmBI4KSYCLYEG4XCV3W6bej6S8XggYL7y7olzvTdl1PSKfsk",
-	"ZYek+6c5JB/iqKgQsBSpxyo+8dCQbAQg8nNbNpio8sFOeQv0ixsyFiFwVQDeU60J1WQ4tvUNWNLDqDXF",
-	"MBAByu2xS3mmVJuGQOBu5RBbTHVVAyJGSotbp5su1qQq7PNCR/VteXLhJj7QbTJ0ntyQ7H3KWMaS/ZgM",
-	"HV+DKxg4iAPhPER7lBldQXuGZB/8wNxrJHvU16bhLrPf0As2/vbLJWQOhigOJCp0+f15GTfDnXYqCoy9",
-	"z2ctnp3n8xfPngcTFE9fOpiKJyceOkeXH7mZXUKM1hTMWV8VqzrT1B7z8qf4wg0BFwpui9967aPu/1fx",
-	"23FZVfaOun8VbWnBaLBkW8i2YV2WHErkcB29ePTPJ+c/dd4ePj/+5vHZ0x9O7rOeED90Ka8ZrOIJRMoy",
-	"2ObaulVEem3ylqopF5rMWJoQashh9z/gy+477tNd8D/cljMEQMAw7BP6IdoAsBvZuJG3bIFhplhit4O8",
-	"/+BL9rYx9c2H+i6aE8GdLFOztL/EvaFqAS6W3mn2aUikSmzGZjczmClRN4PV3ClA5AFqNBy5TFU003Sq",
-	"2JQaRixP2irimLCULrAQnaZpa5zK8XWMzqnI5iNbvmPTUc5DbYwEb5t/qeRB/NgqyM/tDwipQd85TRu0",
-	"KUwZ5uUfHUWb24CUIazO6iyFPfcCNtZPGgNh5zxNuT3wU4bCLvSWcAR4qYJxVsZ/aa5e00bE5r4nIQ95",
-	"hJfwEALTyFflmLZhI87JdplFfJ0EKmk2pzx1LSySDKO3jFcqJ/DFXcx9Ac8JjgkevHTzBI8uiimDp1fc",
-	"GnWQvMYwJy+Etp4WSsZyRkvF+XOaMFshdcvk7P9Yib+albhVirZIT4IBYCIp1e/xlLljmLdPqeaM8W+n",
-	"VDcr1Bxo1KxlNfZVdWk+cUWTkr0OyYTh4DBbPaLLCVIrCbeEbPM+G8BRSbFsk7GGmuXdj1Dc81mGZli8",
-	"cNUgwueh1sJg2bddskc8LMig4mZcG6lWZRo8+TcMrdxQRwVPm6onnxE2X5iVY4hQwHSMRYacpnmBbFBP",
-	"e7vCpw16qobasuLajtulkqacYkBld0vcNdcj/jiT9vs5Zh5oy2zPyBD0qK0Bt05bsT+hZDad5Sd9q5sP",
-	"TDVm70Ed1xIv/uhJRZx9Q5PYpuK7MQbBMjNkShcVh22T+9JtQkVgEDZrYWAH20DgXneJ9NZMjIcgxr1a",
-	"OSnyL2vTLg37cmWQ1ydAbpps3bozNdZKVAH3o23/JNf1oahFKg4ejqWY8Cm+atMaea2jDVzaBAySLY1b",
-	"co18v8ZEFd7k7Y5a7bSJ0OTS+vMOoW4sKaWKbBdFouxTFLJdsO9QQ3y+mka3OVOiOYteDh79bgMXhH1h",
-	"48yKmI8fb5FOX5dx/jO9yE7Fh6z5gp378ASLZOPdswV38Bk3ZcxRKd9reuCOopT34LMgNHHwVfMBiB99",
-	"FKQyQcaytu2zKaa5Qwqg0Zv6c5zWuzqoNw3IthunzdxjVfID7Tqq2Q4dectLBNEexynOSg7fv7u4JEWl",
-	"5rBNTo0mczYfMYVdKQdCC3rNPo6pZt4/WnLFYpIJ3MK0dZo6d2XBe7A5/hKtwc34CEvvPn785PFxt9Pp",
-	"+PS+E74JTzFy94dWGnKsoDa8VvuY+PNUdrgrrPeqz51DubuiCvXOTRx++g4eZO28DWiUOTM0oQY7EXj9",
-	"tquWsdmZ0x10OLirlp36LqOda9sy6nY/fbTdVf5jTyV9iEsT3o1Sbl/Inzy21ZeOT7ckGT7KknXZtAVh",
-	"KaEPGpk+8xp2o85sUpq51K31in1EUhRPoY9xJfgX0qTHQvGtabM1bl2gV5k/zby9OiQvVHeKobqEV/C4",
-	"KT7c2WLaeeA768+U7VbF0qyYNo+unwy9CbVYk4avFYL6HQUtyYQqPOA/UYxh45n8AKIVd032hiBQNshA",
-	"GR/ul1C1e3RQHG50QISAhWJf+PMV5Ia6bjuK3/q3A+W1rozYMkOpktipuVIeOVd9O6SSLRDvcGJngD/c",
-	"FEqziVKejo2nP7E2i+vcT7nFAci3xcnLKkpLKq+OndRHZXgmrRSR/ktywZJn5dxJ04nkr5dBydVs7egx",
-	"tlsI61p3K0R16rrafiFQ4E1VdIsqzUonBXaikzuJ0ECg3YodLYMV5Y4N5uS/UyC/S8GiB+FOJYsbLWiN",
-	"33KTuokUNrJpzC64BcahkQ1yAEU1S/lwo/QZgVzPNxHYm7yCWQOFWRTFNJic2J+aWBM4rGkmUupA4LvD",
-	"VjoNJDzB82/wc20fK2G2KA5Coo8ePu+P9SP2xabtTaZJt0/mMmEpYSJBLzvv+xOc+NreqsDOWV3IWzqe",
-	"ccFaitEExhJ7gN/1WRuWIARDCP+SmcEUmzFsvjD6I/syo5muZ9uqy6vx1HxdLwB7DBECVDyHuP7U4e3x",
-	"tK2aDNEUh0eq13AGekEN5UoTr3erRkwq7ONXYQV43bXvd8fV2otkghDkneXK3eTwV81/ZVH/6Emve7jZ",
-	"T0bBgP/nkcNJ53nv5dG3j7578qZz1vvh6KLhQFUBVW0XnRYxPLwV5/w+o7rWz6uypq0bbfOwnV6FU/MO",
-	"duH05dnqeKpneRFxtbQz/7X0WVCt2A947Wkuh/pbZkmalXvQkydlZEwFGTFsMQuGh+2kzHci8zbez6ke",
-	"EmKbhtxU791wwqo5S3HfpdYVL/hWDkBBDpUJ30bfNmGbSVBz2J2Fj5ltP58ktr2tSwFVm/F8zbREpbXP",
-	"v7O5dMdtpNs2ePOL27yJbM/JgBtd7fVy6x3lddlZB4jNi69n7k0Fw6zsjT2wBwyr+9M71e3epUo3BLSo",
-	"0w2fFpW64dOw6QhuTY4zxQ2W9cxd+0Ps73uSNfWjOhHlDs9Uk+FO7YGH+UVTGGbgO+W+BrZhKBcT6Rvk",
-	"UBu+OjNZuLuXWC8PcMwpF4ZywZSula5OuZllI9SSuc4s/opqzUmL7+OtRQ8fYqL34cP87OjDh851fviQ",
-	"7J2cEjoFDIAzhBXj2LAxuHcFIgUzYwMBS1F0nMeSOfg2yVxRLtSQYaOuH9p7TWaMyAUTLevxDoRrGTXK",
-	"eGrsjrFr3ICtDaVakZHEGAVT2dy0B2Ig/vY3BwV1VztpeHpS9OmrZVAePsTXHj5sk5d5s1R7yQoVZIi7",
-	"VMPYos5nWx5o7wxJMRDckD3NGISithUIoyrlTNXLPqnO6yYQQMXGUiX2u0FsbtuLGNz5Gggsw8CqMsWN",
-	"YcL+Oi5te3gE4oYEHndDbDysp/dd7UypWi24xsqfjkNxJz+6/fmhL3wexrkRHAiCIaOrH3Bh/yRdFfe6",
-	"uGoRXWsB2m4GLR84tGptiEY36K5qQU6ScgtWCyuW28MAKRjAhu+iAhPIexSRE1f21sheNya9mBzG5L/+",
-	"8/+WChL2n5VmQa3gzsIKmKBE5eBWMK6JPU5BRmzGRUK4iYkAzvD+Oy7/0tlj+0vCQKFqj0ZsMzGWQrCx",
-	"1T0ULx+znWXAMxVTTbIFSaW2TUlmtrunSMDbAujyky7uDjSQZGUxPPz2ZYj3g98stm+GbXIa2KwZte1O",
-	"fOc5d74NcZt3dHtgb0Fzne/3jjtEk9GKuFbGMXobS8vflVvsHpBH8LKLv/Zjq1KIvwIO71qr3e5W5Alc",
-	"jFScYZGqqKIo5AEWMpV4zRNi3W6puzmc6rDtuDUZvpFjp+qbsGNrnvHOqOBoqZsEIKdIa+3YC/jMh+zD",
-	"mGhZoWHq+jf7uxpmUrotKp6QlFHcBzZWUmqtwaXwa5hbTVXcoAd4sy1e6/fheV2Z34eHnJLvDwY34nll",
-	"ahvnoRIttCOyeSZAfECfVlpSU2O7R4daitvrZWxbao+nop58gHF1m5wE3pJtL6gJ49hRaUwXeGGFTUPi",
-	"/RUoMHlhTOwaA2PtLTdFmKrlQNjUuGOKMvVdOwfQ9NVkSp/8ZrMHfbe6myHi5Xe/2N/zBS68Ivg9WFbw",
-	"dCB+b7Va+X/wjWEql0PyO+l2yO9WFuzjvBs32XNitI9vwWuHneK9GZ/OcHzcwd+eBr/lDbjhBSERe7+T",
-	"w/iRfweJe+L75MK/hy9evnl5+XIN69smtTo4Toak0IQuFoxiK0Ng+LJmGcbY+J6bgcDDrOFpJxDglePa",
-	"z5iowb6kWcJNuwAM2xd45jdtUrtTayCqB+wL21y+TOtZocu169qd36tm7YpipbsZB+Ko89TLAabNrBis",
-	"7/aFDsaGtmFkb7iujf5wfyBs44ChZb4h0XTluLnoX2WLy/G18Oq7xpvv/MUB3128OxsI1+SrTd77u0f9",
-	"haQaFeCKDMuXCPSJverUbuWnfMxcW2bntZ4sQD5bvXan5qAul8s2xZ+xYYobqw/enD5/eXbxEscUx/ib",
-	"/N8ojsBJs/5rt92xA8A9pAse9aPDdqd96Br7omsftJrq/xblDfVDN/gN166wOTy99kA3HVC2NXp4gjl3",
-	"HTxbOn5xtREpmxjw3doEz5ui9xI01bZpA/uhTUdRpWDPXDG4zboORO1AKhICAuTi2B2s6dI12Aqvav2l",
-	"tniqprC64MyOPZsr8pXmd3D6NsmO0KhJSreK5hcV9DphfUsn6HXV7XQ2h9o3cdOmWRV1ts0Y+8xlpt1x",
-	"XQmOBjd5YbI1cJsWYJEe7XrNgzty2wCh1T6lM81FQqhp5vy84K5zh10RNszutw+tE7Ru9qIecefbUv2m",
-	"082Hyo2pvU5nw4Ug/iKQ3SfCgseGizRqjQPw5pojO3vTR3MoD4JLXXFId/uQq8pVPEe9p9sHVe+Wuomj",
-	"413gK99biCkKm0t2ckzyTnl0qn1uR7sO4U3loefghrm+PD6U99FZQ2BnA4EgqPNB1p50gQEdiPyhkO7G",
-	"i4auLxAZrJjZD2/GsNwIntizxjgOXIBqIFeJ4dB8LhZ4TMaGx7jA4popa93DuAsiyXqQWmDhDgFqkTVI",
-	"wqtHm1vgZBCGcdMvbqi2UU7R8wNldikHotTAw8cTS+mtEFpyLkq3CTLrZ1gPlnr/1QaOhqWpxtvD0RWh",
-	"wl1VyQUARViq2XLGFGuT0yS/0QWLQ4LgwwYRe029SAbi6s3pi330jkphH00xsBbJpgYlELiGwTwiC2Yf",
-	"COOrQ2usFbCeDwCPOkfhLd7IacH9DkCtoKE81+U0ZlgN6Rtuk5P8xs8ifvfT9Tod5wL6tgeamWde1vLm",
-	"7Kug5bnrd+DanPu2B9UP+uhkIPLwBDDYEHvglHlEZMFzaYWi3qHYw/dkGYggHF9QrZmuAzG0lmG4KXr2",
-	"/+oTLL94Bh5kmq7PHeT2WGZmLOeN3kpwJ0/NXWnSncUrB5Wb5619QgWMVzBsN03OTbGbgcjgVws0WbkO",
-	"PkkST2G8BLasrcAjpWlmC+xdCfyZXBKjqNApdYdtfINOLowkFwsquJ61o9vslmxpMYA9T5a+TWAB/AVI",
-	"hE/q5XcW5SVOOehf8Taim5udb9IKGOGmvKPhbmT5ar6HK95ac4XXWo1hT7+BnQxObeY5P5CT6iXUPpfU",
-	"1JfGzEpZ4XyCwsy0N95539Rh99atuhAFf5hj1TnaPii/bRgH7OCJ5beww4Du4fYB1Xt4cdzxLstpuB8P",
-	"/cXeLoPr1y7+wb4mjNoBPQ136Zbd1Ocuc+Y1YtVTvYmjBttgRQCMW8O2m08seWnA1JKQBCQB/BlML+nm",
-	"5BLYqbIL6YLy/Ar/UWaC3ReXd2zOP4VZp3puyJrQgQAbir52Qy6K7JqKarKNDhHOOH41/ddw09YaXVi/",
-	"2eoP1Rc7sOur8DL722uY/4by55hkvQDGzamvc2Z5viQKdq/SnUUt5KK8PxYXgmDvk23XOPfcytBXZ91y",
-	"X61NXFsS9D+Yb//CXFhiJU817zO6G9oc0pqzELfy2G2NDN6Ghq2VGgzDQd40aSPXsl16KJG9yqHY/Zhk",
-	"YkGnttysIW3q1vn1+NWf693Aqg/+h0m3p8XyY7H5IeivwZ72Arpf13LjSRhF52cRnGtn42+N+/ZtcsZY",
-	"gmkMV1FUZ8BvmXEX431FBnQzrGE/DzleHMw/s/ZdKOZqrdyZuIB+n5mASfBav4BqFtnOY1SMJqtdEV/K",
-	"d2BpqaHXNnIje6C/EmroiGqfDNL7MTnuHBZnFsh//ef/IROpBsKFUUVMp2cZfEAuRQMNG3y2b5k5ZzTh",
-	"sMQ/j5AOFbZkCfDQ/pPclDVMkKNoAxeUh5cr9X75cAPfw1U2bW0FdazFTqIrOmtv7vsY1XdZTkgqxzQt",
-	"Liy0Hcts3mxW+r4t/Ss+3z846PYetzvtTrvbf9J50nFdAqZNUJ9nwvopQi/Y2PgtxUoav13s5lhFVwc4",
-	"lzFbUFbCtX4GwrIigrGkoo/cVx0Jbj7c/L8AAAD//w==",
+	"nZ8WdMbv+9E7UxmkrpWPum8ajx3qAp0NsLNQHZA9bsKFx8gMLJViivaeCmlmTJGlVNdM7cP6A6fhp5Y1",
+	"4a3chjeB7QYchOYeQX8l1YgnCRN3JO47kVoLmGkAdSaddUsc2GSprj9+vn7S/enq9fevv219Ukdo992i",
+	"CdgWQEaFvIcFeQtIdyXtJB9xX2R1lhioZXXKKDO4DFCCiUSJvV/6nIKSEzR9CbJ/D/pbMwVe1ITylCWW",
+	"u8CneOZk3mmmBFZoxfSbJz/03j7+8elPR98/uuyeHZ93nv8zpNFxWdVaaP00qLFuoXDt6HsjV2mx5SUC",
+	"0UbMu2Ko5s6keSUzkfwBai43nOwL16bM8kcFOs8kOEgA0q4oFNK07Ij7wOGZBL98ZrWU9BoIuZ9rPgJ3",
+	"0fK8FwzE43u6SiVNLqV8Q9WU3bfTwTVJ4bvgIFNBup2jJ8ePH5HRyrCy8ugGysPBRIyUdvTOGF3YkS0j",
+	"ZcuOvG8b0bQqU3AvHY/ZwmhE7QVTn/mYXQn6mfKUjlJ2fyqBa6JnmUEfIJFLURbyAJcOCJIFUOyKzXDM",
+	"PUu5i0LBY0BGJYpPZ4YIuewTa2BLy0MrC1YnoYaOqGaFUFqVCL+Xvqm4YZrsTbI0jUkqx9dgqhWjSUuK",
+	"dLXfJmfSzODzS6qJNlKBzrGBFoWg3hp8Pmdkyj8zUbETqPNbefS/yUgEeQJEyaWUb6lYOSdf35klCnkm",
+	"GmK5uc002K9b/gTEpXzODaEQnWu/UC5Il9hYsySLvdBPk5LMqVjln9yZexQ1rIXT3perVgWF2MC7wMAf",
+	"Q8ErQTMzk4r/yu5qfi6YSAh17oknI9VkEJ24KfBbffINo4opMsg6ncPxNVvhH2wQla1Rt6BbCchbCHwx",
+	"6Cu4YS44BGEFScVlo6q8Egslx0xr0DUvheFmdUfMVlIPZJckA+qCIgESZkhC9V+WlV7gUBVz4ooVg4/t",
+	"7lEFIF+zVcsN/wqR7JKlacvFsuAUO805YmRMFWa7ZGZiwtrTNqGCDCvIHLqVNSeS7telvhI6WyykMix5",
+	"yxJOLxGVdxc6U7XpKHXP7VdbMEufhB+GD1bErXscilsOJpkDnARpvrvg5cNbOLyF476W8wLEHlZXN2xj",
+	"Zsx9EnNRWTJlxuJuQrPUYA6NioQq4OryPM/lfJEZRkY4CPFbeKBod2wIoxeAfilsSsRkSpSybeSFnQqC",
+	"6YEY+umGbXLBbMJzTBcaTBf8zYVRMsnGAIPNQ/qUciqXllYe2hmfzqI4yoQ3SaU8c/BiOVkYR19a8M3W",
+	"Z6owKwMft4h5g1PYvy+K8fbBazud/cdVMelNHD3HWBsiD+TeJOEAPk3f24Qahzkw7x3XctiILiOJysAl",
+	"EoQSwZa5x081oS4D38oW+LuwQQsqXcEwlVdIxMjRN1y9Tc/1o4tsPqeKa4tzagwdz1hCPmVUGaZSUG7A",
+	"r0CICf8MZE9TZmxiCj17S/zTJOpH9WwCcPYiWG4By2Y+dxx5k8P5WwO34085UwHGMENvcWXBiglNtUTH",
+	"iAttlOUgvd8m8IHxjCo6Bhfi6h+dTqcTpsb3jjqd/RhQLST6jXTKyIiOr4GrrxkD3gQ/i1+XsX13hJbz",
+	"3ZWUduwT0jvmnUP6bB7xo3/Ppqp9svsXR4EPOSg2dYkpyExp2bAt9m5BcZ9FauR4WColqWVPRKliQC6W",
+	"wC9Dwb4Y+6VhGZNs9V3n9F+Sv/3XyeqMd5ZnF50vZ69+WL67lL++fSGXb19J/ub5dwt4J3l9pn769eTL",
+	"xavFz6eiU91GeLQVrS9Yyqywnrs0/S2FFhjKxShGugwaZm7z3YVAIvPUJm4m1ISk+Lm2vZUu6Uq7Hbt+",
+	"ka0MMpWlqexehVvtSMqUUVGjcD5dE5FfcZYmeaKrQmjBqslukEfqDVFl1fe0pVDFlv9sFbofZ9R6QUpC",
+	"/Ac+DC+DtBWQGptw0TQPU36PDjBgs43eQPll2F2lTxlTq9xxKtsm9+YOdqmgyan4xo4KH723c4WPfnDz",
+	"hs9eOxhuAiRX14b7Fu5Xsnf+6jl59LTT3bcpJrfgPuhWnlgUoOsBangIfw1jMjywwQwAb6OZod1fJPnG",
+	"bpkmjsxNu3lltRQwR+yZoImDXzOaNu3/BRKLTDvD9wg4a1UL6n3BSF7X+c//uE5W5fUwZAh5XSa7vN6N",
+	"6HYZFzjZu+voQxUhDowmDJwKUPig4F4gmnQTE68KO+pyJYsFxA22poEbMuGC6xlLnpGhyNLUVSBwQxRF",
+	"ZwWsLBNJBXWKUfTRveW/iSMYbdNkVj2V0ekH1Ooe7Ae81gM4FbPGlYKzCEQEEOxrz8hQzzKTyKVwI1xG",
+	"yq/LqQIvpRa4OPKDKqLpf96BTjVkn+OCvvGfWPP7RT5xlbAOIU2EfZeZRWbeQkA9ZU3FEHP7U+imL9CT",
+	"ZglJMuUrR1QmKmTL465ffosM+wKuYrdNztlnJjJGpootSbf3H+B7wvgVoyjFHkAE6yOOu/kQRxy8w7me",
+	"5tn3x9/33h+dP7p88s/OT72fj7559CKKIyUR11RrDo6qCWKwyKMscNzd0uryGISMdYFfUGW0dxrdJ3Dr",
+	"37C53uYjWXRf4rJyOKhSdIW2IdlUYxDMVfDVVpzUDJBF0jpVk+OupHEKjJaYOkT0Dnxd4rVzmbKT4rM3",
+	"8VYtmFOwBFpB1xJoDeTeGTSrIZ8XH85JtQ40R5oSYJ67SmD5h7cH6nK1YF5MawLO82U6+ubYjHNmXi/9",
+	"yI4Nor/gbGy3tNkXDDeoIFYwG3nxrmJelULTCBaIIPxSFoPdpwzioI0kDUArG98A5LIVDn64BXkB+UDb",
+	"gBQ18voMkZuzRkaf1KkvRhDwuJ4eHT8mLoWUV57EhbclJ4R9ZmqVOzNYmIA7Ar0vX9b54H/9uiGI2KkY",
+	"o09IFxyLQrSrxGLaYMph/XZ49PULj24RhoBHFcQhuJnhvhSjO7xgcpFWrMO9kqgmQJ5mVXhfNpQwxdbX",
+	"gwk9I0LEOZKZsS/onW1oEE822dCc5r9tyG9CMFUCRo7HmVIsIVJUgomQcerGtOCk9YbbT7pnU0kWC8Of",
+	"Wm5nr3WaDIkN5/YtKV2KtwzIRkatAbbOmAISXl9evi8V24bzIKtPpJpTY2uKD3s2F2LLjY+fPg2Kj61c",
+	"VMqPc0mpFTvPpDJEY3pr5ZFzzQUiyhGivOa1orZNi1+dn9oyWJ4wYfiEM719tlvK77b40mttREZgkDcE",
+	"mhcyU+NGN3zJRmRR8cPHUugsNawaMKGzrNU4dwyfH7189O2T7zpvemdHPzy6eHLViQp19kOX9Dq9Ry6r",
+	"WKwqU2kU4/8LzLhJ2lJND+z7+uBTtwXj6+psszercallAmyHuUb9Zk67hMd+JkCbUz/XwlVAFHPWll+N",
+	"LW/pN2QqLfkLgMCSn2DxuoN/YJkBfIMr+MaNI0Zt4iRRTOtwtc1svYl4W3MlgYPpFoCYb2Jiv19RZeGx",
+	"FJ+Z0riPhNBmSmgIHAmdUlDbWMZqebsWSzpf/ASUEkDc6hy3ukeXnaf9w06/c9zuHXZ+BmfXVieueS18",
+	"5ZvVlXa7DplWH3tnk5+un3R/mMMrKECba72iOJJqSoXbd8fvSDX9+Pj1p96b+U9P6Tdrg09fb7Nbmh9G",
+	"SENtxmWsWMKNjvrdXhwlmcK53+qof9w7BE2cKfFcZhC59oBRFZ9OmYK1goVc8Jo8lzUdWrmDreu+5X5N",
+	"iXY1V0HkCiGlBoykTR/lhxZ8bhp3AAxTc451iNZ47QUxYewKqeEPOsIN0uF+kGiCD1L7dTy8Yn0Tqfxp",
+	"irLMbGCx3DYm1LCW4XO2i9IIGLMh+yuKtYKf517eBtJ6cNZNXzD9esXsK311UZDha349kOX8nZB2TMIT",
+	"smcrAdCpTLKU7ZfXUJO0rXjjt9ioqgrk+jWGb1o/QS6FLp3kCAK7qlhvcLa2AWpTC1t9JBPaL4AoxmI1",
+	"QSZKzjFHaQ/zoKP+b+0eNhrTXM9sXIZ9q6pftgwKXl1nyH5kI3J1/qZUQ++c5ddeT5GE6tlIUpXs4rrt",
+	"qNBqiLj7jmeCiZdC8YUKoC6NNdYNvEXvPjrilLHujXEO8Dp7vF4cqOMvd7QNgktuCwFDmNrkApPfLXcu",
+	"jieapFJek5RfMzIEFA9dQQFLyGhFKLl6c/oCD3tQxfzX6VhJXf6yLhNyK7GCXdlHR5vOdp20fqatXzut",
+	"px9bH37rxo+Obv7eRGvAzhuuTfPeJLrcwJDASTERbAk2CoWv6nTb0PWXisEDBfeXdUuc6bsvp6RT9knK",
+	"Dkn3T3NIPsRRUSFgKVKPVXzioSHZCEDk57ZsMFHlg53yFugXN2QsQuCqALynWhOqyXBs6xuwpIdRa4ph",
+	"IAKU22OX8kypNg2BwN3KIbaY6qoGRIyUFrdON12sSVXY54WO6tvy5MJNfKDbZOg8uSHZ+5SxjCX7MRk6",
+	"vgZXMHAQB8J5iPYoM7qC9gzJPviBuddI9qivTcNdZr+hF2z87ZdLyBwMURxIVOjy+/MyboY77VQUGHuf",
+	"z1o8O8/nL549DyYonr50MBVPTjx0ji4/cjO7hBitKZizvipWdaapPeblT/GFGwIuFNwWv/XaR93/r+K3",
+	"47Kq7B11/yra0oLRYMm2kG3Duiw5lMjhOnrx6J9Pzn/qvD18fvzN47OnP5zcZz0hfuhSXjNYxROIlGWw",
+	"zbV1q4j02uQtVVMuNJmxNCHUkMPuf8CX3Xfcp7vgf7gtZwiAgGHYJ/RDtAFgN7JxI2/ZAsNMscRuB3n/",
+	"wZfsbWPqmw/1XTQngjtZpmZpf4l7Q9UCXCy90+zTkEiV2IzNbmYwU6JuBqu5U4DIA9RoOHKZqmim6VSx",
+	"KTWMWJ60VcQxYSldYCE6TdPWOJXj6xidU5HNR7Z8x6ajnIfaGAneNv9SyYP4sVWQn9sfEFKDvnOaNmhT",
+	"mDLMyz86ija3ASlDWJ3VWQp77gVsrJ80BsLOeZpye+CnDIVd6C3hCPBSBeOsjP/SXL2mjYjNfU9CHvII",
+	"L+EhBKaRr8oxbcNGnJPtMov4OglU0mxOeepaWCQZRm8Zr1RO4Iu7mPsCnhMcEzx46eYJHl0UUwZPr7g1",
+	"6iB5jWFOXghtPS2UjOWMlorz5zRhtkLqlsnZ/7ESfzUrcasUbZGeBAPARFKq3+Mpc8cwb59SzRnj306p",
+	"blaoOdCoWctq7Kvq0nziiiYlex2SCcPBYbZ6RJcTpFYSbgnZ5n02gKOSYtkmYw01y7sfobjnswzNsHjh",
+	"qkGEz0OthcGyb7tkj3hYkEHFzbg2Uq3KNHjybxhauaGOCp42VU8+I2y+MCvHEKGA6RiLDDlN8wLZoJ72",
+	"doVPG/RUDbVlxbUdt0slTTnFgMrulrhrrkf8cSbt93PMPNCW2Z6RIehRWwNunbZif0LJbDrLT/pWNx+Y",
+	"aszegzquJV780ZOKOPuGJrFNxXdjDIJlZsiULioO2yb3pduEisAgbNbCwA62gcC97hLprZkYD0GMe7Vy",
+	"UuRf1qZdGvblyiCvT4DcNNm6dWdqrJWoAu5H2/5JrutDUYtUHDwcSzHhU3zVpjXyWkcbuLQJGCRbGrfk",
+	"Gvl+jYkqvMnbHbXaaROhyaX15x1C3VhSShXZLopE2acoZLtg36GG+Hw1jW5zpkRzFr0cPPrdBi4I+8LG",
+	"mRUxHz/eIp2+LuP8Z3qRnYoPWfMFO/fhCRbJxrtnC+7gM27KmKNSvtf0wB1FKe/BZ0Fo4uCr5gMQP/oo",
+	"SGWCjGVt22dTTHOHFECjN/XnOK13dVBvGpBtN06buceq5AfadVSzHTrylpcIoj2OU5yVHL5/d3FJikrN",
+	"YZucGk3mbD5iCrtSDoQW9Jp9HFPNvH+05IrFJBO4hWnrNHXuyoL3YHP8JVqDm/ERlt59/PjJ4+Nup9Px",
+	"6X0nfBOeYuTuD6005FhBbXit9jHx56nscFdY71WfO4dyd0UV6p2bOPz0HTzI2nkb0ChzZmhCDXYi8Ppt",
+	"Vy1jszOnO+hwcFctO/VdRjvXtmXU7X76aLur/MeeSvoQlya8G6XcvpA/eWyrLx2fbkkyfJQl67JpC8JS",
+	"Qh80Mn3mNexGndmkNHOpW+sV+4ikKJ5CH+NK8C+kSY+F4lvTZmvcukCvMn+aeXt1SF6o7hRDdQmv4HFT",
+	"fLizxbTzwHfWnynbrYqlWTFtHl0/GXoTarEmDV8rBPU7ClqSCVV4wH+iGMPGM/kBRCvumuwNQaBskIEy",
+	"PtwvoWr36KA43OiACAELxb7w5yvIDXXddhS/9W8HymtdGbFlhlIlsVNzpTxyrvp2SCVbIN7hxM4Af7gp",
+	"lGYTpTwdG09/Ym0W17mfcosDkG+Lk5dVlJZUXh07qY/K8ExaKSL9l+SCJc/KuZOmE8lfL4OSq9na0WNs",
+	"txDWte5WiOrUdbX9QqDAm6roFlWalU4K7EQndxKhgUC7FTtaBivKHRvMyX+nQH6XgkUPwp1KFjda0Bq/",
+	"5SZ1EylsZNOYXXALjEMjG+QAimqW8uFG6TMCuZ5vIrA3eQWzBgqzKIppMDmxPzWxJnBY00yk1IHAd4et",
+	"dBpIeILn3+Dn2j5WwmxRHIREHz183h/rR+yLTdubTJNun8xlwlLCRIJedt73Jzjxtb1VgZ2zupC3dDzj",
+	"grUUowmMJfYAv+uzNixBCIYQ/iUzgyk2Y9h8YfRH9mVGM13PtlWXV+Op+bpeAPYYIgSoeA5x/anD2+Np",
+	"WzUZoikOj1Sv4Qz0ghrKlSZe71aNmFTYx6/CCvC6a9/vjqu1F8kEIcg7y5W7yeGvmv/Kov7Rk173cLOf",
+	"jIIB/88jh5PO897Lo28ffffkTees98PRRcOBqgKq2i46LWJ4eCvO+X1Gda2fV2VNWzfa5mE7vQqn5h3s",
+	"wunLs9XxVM/yIuJqaWf+a+mzoFqxH/Da01wO9bfMkjQr96AnT8rImAoyYthiFgwP20mZ70TmbbyfUz0k",
+	"xDYNuaneu+GEVXOW4r5LrSte8K0cgIIcKhO+jb5twjaToOawOwsfM9t+Pklse1uXAqo24/maaYlKa59/",
+	"Z3PpjttIt23w5he3eRPZnpMBN7ra6+XWO8rrsrMOEJsXX8/cmwqGWdkbe2APGFb3p3eq271LlW4IaFGn",
+	"Gz4tKnXDp2HTEdyaHGeKGyzrmbv2h9jf9yRr6kd1Isodnqkmw53aAw/zi6YwzMB3yn0NbMNQLibSN8ih",
+	"Nnx1ZrJwdy+xXh7gmFMuDOWCKV0rXZ1yM8tGqCVznVn8FdWakxbfx1uLHj7ERO/Dh/nZ0YcPnev88CHZ",
+	"OzkldAoYAGcIK8axYWNw7wpECmbGBgKWoug4jyVz8G2SuaJcqCHDRl0/tPeazBiRCyZa1uMdCNcyapTx",
+	"1NgdY9e4AVsbSrUiI4kxCqayuWkPxED87W8OCuqudtLw9KTo01fLoDx8iK89fNgmL/NmqfaSFSrIEHep",
+	"hrFFnc+2PNDeGZJiILghe5oxCEVtKxBGVcqZqpd9Up3XTSCAio2lSux3g9jcthcxuPM1EFiGgVVlihvD",
+	"hP11XNr28AjEDQk87obYeFhP77vamVK1WnCNlT8dh+JOfnT780Nf+DyMcyM4EARDRlc/4ML+Sboq7nVx",
+	"1SK61gK03QxaPnBo1doQjW7QXdWCnCTlFqwWViy3hwFSMIAN30UFJpD3KCInruytkb1uTHoxOYzJf/3n",
+	"/y0VJOw/K82CWsGdhRUwQYnKwa1gXBN7nIKM2IyLhHATEwGc4f13XP6ls8f2l4SBQtUejdhmYiyFYGOr",
+	"eyhePmY7y4BnKqaaZAuSSm2bksxsd0+RgLcF0OUnXdwdaCDJymJ4+O3LEO8Hv1ls3wzb5DSwWTNq2534",
+	"znPufBviNu/o9sDeguY63+8dd4gmoxVxrYxj9DaWlr8rt9g9II/gZRd/7cdWpRB/BRzetVa73a3IE7gY",
+	"qTjDIlVRRVHIAyxkKvGaJ8S63VJ3czjVYdtxazJ8I8dO1Tdhx9Y8451RwdFSNwlATpHW2rEX8JkP2Ycx",
+	"0bJCw9T1b/Z3NcykdFtUPCEpo7gPbKyk1FqDS+HXMLeaqrhBD/BmW7zW78PzujK/Dw85Jd8fDG7E88rU",
+	"Ns5DJVpoR2TzTID4gD6ttKSmxnaPDrUUt9fL2LbUHk9FPfkA4+o2OQm8JdteUBPGsaPSmC7wwgqbhsT7",
+	"K1Bg8sKY2DUGxtpbboowVcuBsKlxxxRl6rt2DqDpq8mUPvnNZg/6bnU3Q8TL736xv+cLXHhF8HuwrODp",
+	"QPzearXy/+Abw1Quh+R30u2Q360s2Md5N26y58RoH9+C1w47xXszPp3h+LiDvz0NfssbcMMLQiL2fieH",
+	"8SP/DhL3xPfJhX8PX7x88/Ly5RrWt01qdXCcDEmhCV0sGMVWhsDwZc0yjLHxPTcDgYdZw9NOIMArx7Wf",
+	"MVGDfUmzhJt2ARi2L/DMb9qkdqfWQFQP2Be2uXyZ1rNCl2vXtTu/V83aFcVKdzMOxFHnqZcDTJtZMVjf",
+	"7QsdjA1tw8jecF0b/eH+QNjGAUPLfEOi6cpxc9G/yhaX42vh1XeNN9/5iwO+u3h3NhCuyVebvPd3j/oL",
+	"STUqwBUZfmlpe4kA3u/RJ/aqU7uVn/Ixc22Zndd6sgD5bPXanZqDulwu2xR/xoYpbqw+eHP6/OXZxUsc",
+	"Uxzjb/J/ozgCJ836r912p93F/Y0FE3TBo3502O60D11jX3Ttg1ZT/d+ivKF+6Aa/4doVNoen1x7opgPK",
+	"tkYPTzDnroNnS8cvrjYiZRMDvlub4HlT9F6Cpto2bWA/tOkoqhTsmSsGt1nXgagdSEVCQIBcHLuDNV26",
+	"BlvhVa2/1BZP1RRWF5zZsWdzRb7S/A5O3ybZERo1SelW0fyigl4nrG/pBL2uup3O5lD7Jm7aNKuizrYZ",
+	"Y5+5zLQ7rivB0eAmL0y2Bm7TAizSo12veXBHbhsgtNqndKa5SAg1zZyfF9x17rArwobZ/fahdYLWzV7U",
+	"I+58W6rfdLr5ULkxtdfpbLgQxF8EsvtEWPDYcJFGrXEA3lxzZGdv+mgO5UFwqSsO6W4fclW5iueo93T7",
+	"oOrdUjdxdLwLfOV7CzFFYXPJTo5J3imPTrXP7WjXIbypPPQc3DDXl8eH8j46awjsbCAQBHU+yNqTLjCg",
+	"A5E/FNLdeNHQ9QUigxUz++HNGJYbwRN71hjHgQtQDeQqMRyaz8UCj8nY8BgXWFwzZa17GHdBJFkPUgss",
+	"3CFALbIGSXj1aHMLnAzCMG76xQ3VNsopen6gzC7lQJQaePh4Yim9FUJLzkXpNkFm/QzrwVLvv9rA0bA0",
+	"1Xh7OLoiVLirKrkAoAhLNVvOmGJtcprkN7pgcUgQfNggYq+pF8lAXL05fbGP3lEp7KMpBtYi2dSgBALX",
+	"MJhHZMHsA2F8dWiNtQLW8wHgUecovMUbOS243wGoFTSU57qcxgyrIX3DbXKS3/hZxO9+ul6n41xA3/ZA",
+	"M/PMy1renH0VtDx3/Q5cm3Pf9qD6QR+dDEQengAGG2IPnDKPiCx4Lq1Q1DsUe/ieLAMRhOMLqjXTdSCG",
+	"1jIMN0XP/l99guUXz8CDTNP1uYPcHsvMjOW80VsJ7uSpuStNurN45aBy87y1T6iA8QqG7abJuSl2MxAZ",
+	"/GqBJivXwSdJ4imMl8CWtRV4pDTNbIG9K4E/k0tiFBU6pe6wjW/QyYWR5GJBBdezdnSb3ZItLQaw58nS",
+	"twksgL8AifBJvfzOorzEKQf9K95GdHOz801aASPclHc03I0sX833cMVba67wWqsx7Ok3sJPBqc085wdy",
+	"Ur2E2ueSmvrSmFkpK5xPUJiZ9sY775s67N66VRei4A9zrDpH2wfltw3jgB08sfwWdhjQPdw+oHoPL447",
+	"3mU5Dffjob/Y22Vw/drFP9jXhFE7oKfhLt2ym/rcZc68Rqx6qjdx1GAbrAiAcWvYdvOJJS8NmFoSkoAk",
+	"gD+D6SXdnFwCO1V2IV1Qnl/hP8pMsPvi8o7N+acw61TPDVkTOhBgQ9HXbshFkV1TUU220SHCGcevpv8a",
+	"btpaowvrN1v9ofpiB3Z9FV5mf3sN899Q/hyTrBfAuDn1dc4sz5dEwe5VurOohVyU98fiQhDsfbLtGuee",
+	"Wxn66qxb7qu1iWtLgv4H8+1fmAtLrOSp5n1Gd0ObQ1pzFuJWHrutkcHb0LC1UoNhOMibJm3kWrZLDyWy",
+	"VzkUux+TTCzo1JabNaRN3Tq/Hr/6c70bWPXB/zDp9rRYfiw2PwT9NdjTXkD361puPAmj6PwsgnPtbPyt",
+	"cd++Tc4YSzCN4SqK6gz4LTPuYryvyIBuhjXs5yHHi4P5Z9a+C8VcrZU7ExfQ7zMTMAle6xdQzSLbeYyK",
+	"0WS1K+JL+Q4sLTX02kZuZA/0V0INHVHtk0F6PybHncPizAL5r//8P2Qi1UC4MKqI6fQsgw/IpWigYYPP",
+	"9i0z54wmHJb45xHSocKWLAEe2n+Sm7KGCXIUbeCC8vBypd4vH27ge7jKpq2toI612El0RWftzX0fo/ou",
+	"ywlJ5ZimxYWFtmOZzZvNSt+3pX/F5/sHB93e43an3Wl3+086TzquS8C0CerzTFg/RegFGxu/pVhJ47eL",
+	"3Ryr6OoA5zJmC8pKuNbPQFhWRDCWVPSR+6ojwc2Hm/8XAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

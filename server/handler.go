@@ -1,13 +1,18 @@
 package server
 
 import (
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"sync/atomic"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/handinger/handinger"
 
 	"github.com/handinger/handinger/gen"
 	"github.com/handinger/handinger/internal/runner"
@@ -76,6 +81,11 @@ func newHandler(cfg Config, doc *openapi3.T, svc *service.Service, keys store.Ke
 		mux.Handle("GET /metrics", s.metricsHandler)
 	}
 	mux.HandleFunc("GET /openapi.json", serveSpec)
+	// The contract as written, and the API reference drawn from it
+	// (docs.go); /docs answers GET and HEAD, as the pages below do.
+	mux.HandleFunc("GET /openapi.yaml", serveSpecYAML)
+	mux.HandleFunc("/docs", s.docsPage)
+	mux.HandleFunc("/docs/{name}", s.docsFile)
 	// The pages behind the url fields of tasks and workers (pages.go); they
 	// answer GET and HEAD, other methods 405.
 	mux.HandleFunc("/tasks/{taskId}", s.taskPage)
@@ -127,10 +137,20 @@ func notFound(w http.ResponseWriter, r *http.Request) {
 		fmt.Sprintf("Nothing is served at %s.", r.URL.Path)))
 }
 
+// specJSON is openapi.yaml as JSON, member for member (not the generator's
+// re-encoded copy in gen, whose operationIds are capitalised).
+var specJSON = sync.OnceValues(func() ([]byte, error) {
+	var doc any
+	if err := yaml.Unmarshal([]byte(handinger.OpenAPIYAML), &doc); err != nil {
+		return nil, err
+	}
+	return json.Marshal(doc)
+})
+
 // serveSpec answers the contract this server implements (openapi.yaml, as
 // JSON), so that clients can be generated from a running server.
 func serveSpec(w http.ResponseWriter, r *http.Request) {
-	raw, err := gen.PathToRawSpec("openapi.json")["openapi.json"]()
+	raw, err := specJSON()
 	if err != nil {
 		problem.Write(w, r, problem.New(http.StatusInternalServerError, "internal", "Internal server error",
 			"The embedded specification could not be read."))

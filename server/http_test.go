@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -13,8 +14,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/handinger/handinger"
 	"github.com/handinger/handinger/gen"
 	agentexec "github.com/handinger/handinger/internal/runtimes/exec"
+	"go.yaml.in/yaml/v3"
 )
 
 // TestBadInput sends every kind of bad request; each gets a clear 4xx
@@ -247,15 +250,26 @@ func TestServesItsSpec(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
-	var doc struct {
-		OpenAPI string                    `json:"openapi"`
-		Paths   map[string]map[string]any `json:"paths"`
-	}
-	if err := json.NewDecoder(res.Body).Decode(&doc); err != nil || res.StatusCode != 200 {
+	got, err := io.ReadAll(res.Body)
+	if err != nil || res.StatusCode != 200 {
 		t.Fatalf("status %d: %v", res.StatusCode, err)
 	}
-	if doc.OpenAPI != "3.0.3" || doc.Paths["/api/tasks"]["post"] == nil || doc.Paths["/api/tasks/{taskId}"]["delete"] == nil {
-		t.Errorf("not the contract: %q, %d paths", doc.OpenAPI, len(doc.Paths))
+	// Member for member openapi.yaml, as written (operationIds included).
+	var want any
+	if err := yaml.Unmarshal([]byte(handinger.OpenAPIYAML), &want); err != nil {
+		t.Fatal(err)
+	}
+	var doc any
+	if err := json.Unmarshal(got, &doc); err != nil {
+		t.Fatal(err)
+	}
+	wantJSON, _ := json.Marshal(want)
+	gotJSON, _ := json.Marshal(doc)
+	if !bytes.Equal(gotJSON, wantJSON) {
+		t.Errorf("/openapi.json is not openapi.yaml: %d bytes, want %d", len(gotJSON), len(wantJSON))
+	}
+	if !bytes.Contains(got, []byte(`"operationId":"createTask"`)) {
+		t.Error(`/openapi.json lacks "operationId":"createTask"`)
 	}
 }
 

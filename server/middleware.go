@@ -131,6 +131,12 @@ func routeOf(r *http.Request) string {
 		return "/metrics"
 	case p == "/openapi.json":
 		return "/openapi.json"
+	case p == "/openapi.yaml":
+		return "/openapi.yaml"
+	case p == "/docs":
+		return "/docs"
+	case strings.HasPrefix(p, "/docs/"):
+		return "/docs/{name}"
 	case strings.HasPrefix(p, "/tasks/"):
 		return "/tasks/{taskId}"
 	case strings.HasPrefix(p, "/workers/"):

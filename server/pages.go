@@ -101,9 +101,15 @@ func (s *handler) pageAsset(w http.ResponseWriter, r *http.Request) {
 		notFound(w, r)
 		return
 	}
-	w.Header().Set("Content-Type", a.contentType)
-	w.Header().Set("ETag", a.etag) // ServeContent answers a matching If-None-Match with 304
-	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(a.body))
+	serveAsset(w, r, a.contentType, a.etag, a.body)
+}
+
+// serveAsset answers a static file of the pages with its validator:
+// ServeContent answers a matching If-None-Match with 304.
+func serveAsset(w http.ResponseWriter, r *http.Request, contentType, etag string, body []byte) {
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("ETag", etag)
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
 }
 
 // validPageID answers 400, as the API does for a bad id, when the path

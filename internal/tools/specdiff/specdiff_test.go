@@ -106,6 +106,10 @@ var safeEdits = []edit{
 		"      enum: [low, standard, high, unlimited]\n      x-enum-varnames: [BudgetLow, BudgetStandard, BudgetHigh, BudgetUnlimited]",
 		"      enum: [low, standard, high, unlimited, max]\n      x-enum-varnames: [BudgetLow, BudgetStandard, BudgetHigh, BudgetUnlimited, BudgetMax]",
 	}},
+	{"a header name's case changed (X-Should-Retry → x-should-retry)", []string{
+		"      headers:\n        X-Should-Retry:\n          $ref: '#/components/headers/ShouldRetry'\n      content:\n        application/problem+json:\n          schema:\n            $ref: '#/components/schemas/Problem'\n          example:\n            type: https://handinger.com/problems/forbidden",
+		"      headers:\n        x-should-retry:\n          $ref: '#/components/headers/ShouldRetry'\n      content:\n        application/problem+json:\n          schema:\n            $ref: '#/components/schemas/Problem'\n          example:\n            type: https://handinger.com/problems/forbidden",
+	}},
 	{"an operation added (GET /api/ping)", []string{
 		"  /api/tasks:\n", "  /api/ping:\n    get:\n      operationId: ping\n      summary: Ping\n      responses:\n        '204':\n          description: Pong.\n  /api/tasks:\n",
 	}},
@@ -169,6 +173,9 @@ func TestVersionRules(t *testing.T) {
 		{"breaking while v0, minor bump", breakingEdits[0].apply(t, base), "0.3.0", "0.4.0", true},
 		{"wording, version kept", safeEdits[3].apply(t, base), "1.0.0", "1.0.0", true},
 		{"wording, patch bump", safeEdits[3].apply(t, base), "1.0.0", "1.0.1", true},
+		{"wording and the version itself, patch bump", versioned(t, safeEdits[3].apply(t, base), "1.0.1"), "1.0.0", "1.0.1", true},
+		{"addition and the version itself, patch bump", versioned(t, added, "1.0.1"), "1.0.0", "1.0.1", false},
+		{"header name's case, version kept", safeEdits[5].apply(t, base), "1.0.0", "1.0.0", true},
 		{"version down", base, "1.2.0", "1.1.9", false},
 		{"not a semantic version", base, "1.0.0", "v1", false},
 	} {
@@ -179,6 +186,17 @@ func TestVersionRules(t *testing.T) {
 			}
 		})
 	}
+}
+
+// versioned sets the info.version of a spec.
+func versioned(t *testing.T, s, version string) string {
+	t.Helper()
+	i := strings.Index(s, "\n  version: ")
+	if i < 0 {
+		t.Fatal("openapi.yaml has no info.version")
+	}
+	j := strings.Index(s[i+1:], "\n") + i + 1
+	return s[:i] + "\n  version: " + version + s[j:]
 }
 
 func TestAllowList(t *testing.T) {

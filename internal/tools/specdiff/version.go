@@ -21,6 +21,10 @@ func (b Bump) String() string {
 	return [...]string{"none or a patch", "at least a minor bump", "a major bump"}[b]
 }
 
+// versionOnly are the changes that are the version's own movement, which
+// need no bump of their own.
+var versionOnly = map[string]bool{"api-version-changed": true}
+
 // NeededBump is the bump the wire changes need.
 func NeededBump(changes []WireChange) Bump {
 	need := BumpNone
@@ -28,7 +32,7 @@ func NeededBump(changes []WireChange) Bump {
 		switch {
 		case c.Breaking():
 			return BumpMajor
-		default:
+		case !versionOnly[c.ID]:
 			need = BumpMinor
 		}
 	}

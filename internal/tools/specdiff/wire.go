@@ -50,7 +50,8 @@ type WireSpec struct {
 // LoadSpec parses an OpenAPI document; name says where it came from.
 func LoadSpec(data []byte, name string) (*WireSpec, error) {
 	loader := openapi3.NewLoader()
-	info, err := load.NewSpecInfoFromData(loader, data, name)
+	// Header names are compared as HTTP compares them, ignoring case.
+	info, err := load.NewSpecInfoFromData(loader, data, name, load.WithLowercaseHeaders())
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", name, err)
 	}
