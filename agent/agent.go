@@ -6,6 +6,7 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"time"
@@ -46,6 +47,11 @@ type Request struct {
 	History      []Message `json:"history"`
 	Input        string    `json:"input"`
 	Budget       Budget    `json:"-"`
+	// OutputSchema, when not empty, is the JSON Schema (draft-07, root type
+	// object) the worker's output must satisfy: a runtime that can ask its
+	// model for JSON of that shape does so. The server validates the output
+	// against it whatever the runtime did.
+	OutputSchema json.RawMessage `json:"outputSchema,omitempty"`
 }
 
 // Result is what a turn produced. When the runtime stopped it early,
@@ -79,12 +85,34 @@ var ErrFailed = errors.New("turn failed")
 
 // Failure returns the error of a failed turn. Its message is what the
 // caller is shown, so it carries no prefix; errors.Is(err, ErrFailed) holds,
-// and so does errors.Is(err, cause) when cause is not nil.
+// and so does errors.Is(err, cause) when cause is not nil. The turn's error
+// code is DefaultErrorCode.
 func Failure(msg string, cause error) error {
 	return &failure{msg: msg, cause: cause}
 }
 
+// FailureWithCode is Failure with the error code the turn's error carries
+// (Worker.error.code), such as "upstream_timeout".
+func FailureWithCode(code, msg string, cause error) error {
+	return &failure{code: code, msg: msg, cause: cause}
+}
+
+// DefaultErrorCode is the error code of a failed turn whose runtime named
+// none.
+const DefaultErrorCode = "runtime_error"
+
+// ErrorCode is the error code of a turn that failed with err: the code of
+// a FailureWithCode in err's chain, else DefaultErrorCode.
+func ErrorCode(err error) string {
+	var f *failure
+	if errors.As(err, &f) && f.code != "" {
+		return f.code
+	}
+	return DefaultErrorCode
+}
+
 type failure struct {
+	code  string
 	msg   string
 	cause error
 }

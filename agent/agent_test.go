@@ -1,7 +1,9 @@
 package agent
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"io"
 	"testing"
 )
@@ -17,6 +19,16 @@ func TestFailure(t *testing.T) {
 	}
 	if !errors.Is(Failure("x", nil), ErrFailed) {
 		t.Error("a failure without a cause does not match ErrFailed")
+	}
+	if got := ErrorCode(err); got != DefaultErrorCode {
+		t.Errorf("ErrorCode(Failure) = %q, want %q", got, DefaultErrorCode)
+	}
+	coded := fmt.Errorf("run: %w", FailureWithCode("upstream_timeout", "the model took too long", context.DeadlineExceeded))
+	if got := ErrorCode(coded); got != "upstream_timeout" || !errors.Is(coded, ErrFailed) || !errors.Is(coded, context.DeadlineExceeded) {
+		t.Errorf("ErrorCode(FailureWithCode) = %q, is ErrFailed %v", got, errors.Is(coded, ErrFailed))
+	}
+	if got := ErrorCode(io.EOF); got != DefaultErrorCode {
+		t.Errorf("ErrorCode(io.EOF) = %q, want %q", got, DefaultErrorCode)
 	}
 }
 

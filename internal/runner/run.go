@@ -97,7 +97,7 @@ func (p *Pool) run(c *store.Claim) {
 	case stopped:
 		fin.Status, fin.IncompleteReason = store.StatusAborted, agent.IncompleteShutdown
 	case runErr != nil:
-		fin.Status, fin.ErrorCode, fin.ErrorMessage = store.StatusError, "runtime_error", runErr.Error()
+		fin.Status, fin.ErrorCode, fin.ErrorMessage = store.StatusError, agent.ErrorCode(runErr), runErr.Error()
 	case res.Incomplete != "":
 		fin.Status, fin.IncompleteReason = store.StatusAborted, res.Incomplete
 	default:
