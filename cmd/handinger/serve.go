@@ -19,6 +19,7 @@ import (
 	"github.com/handinger/handinger/agent"
 	"github.com/handinger/handinger/internal/runtimes/builtin"
 	agentexec "github.com/handinger/handinger/internal/runtimes/exec"
+	agentopenai "github.com/handinger/handinger/internal/runtimes/openai"
 	"github.com/handinger/handinger/server"
 	"github.com/handinger/handinger/validation"
 )
@@ -34,6 +35,7 @@ type serveOptions struct {
 	runtime       string
 	builtinDelay  time.Duration
 	execCommand   string
+	openai        openaiOptions
 	runners       int
 	runnersPerOrg int
 	lease         time.Duration
@@ -50,6 +52,16 @@ type serveOptions struct {
 	drain         time.Duration
 	migrateOnly   bool
 	gcPercent     int
+}
+
+// openaiOptions are the flags of the openai runtime.
+type openaiOptions struct {
+	baseURL             string
+	apiKey              string
+	model               string
+	tokensPerCredit     int64
+	maxOutputTokens     int64
+	maxCompletionTokens bool
 }
 
 func newServeCommand() *cobra.Command {
@@ -84,6 +96,14 @@ Runtimes (--runtime):
   exec     runs --exec-command (through /bin/sh -c) once per turn: the turn as JSON on
            stdin (taskId, turnId, seq, workerId, instructions, history, input, budget), the
            output on stdout; a non-zero exit fails the turn with stderr's last line.
+  openai   runs each turn as a streamed chat completion of --openai-model against an
+           OpenAI-compatible API: OpenAI, or Ollama, vLLM, llama.cpp at --openai-base-url
+           (e.g. http://127.0.0.1:11434/v1). The key and the URL default to OPENAI_API_KEY and
+           OPENAI_BASE_URL. A turn costs 1 credit plus 1 per --openai-tokens-per-credit output
+           tokens as the server counts them; the budget's credits become max_tokens. Failed
+           calls end the turn with error code upstream_auth, upstream_rate_limited,
+           upstream_bad_request, upstream_unavailable or upstream_timeout. No call is made
+           at start-up.
 
 Connections: at most --max-conns are kept open; at the cap the connection idle longest, or
 waiting longest for its first request, is closed to make room, so that idle and slow clients
@@ -103,9 +123,15 @@ Every flag can also be set by the environment variable named in its help.`,
 	f.DurationVar(&o.waitLimit, "wait-limit", 50*time.Second, "longest a create call waits for its turn before answering it pending or running")
 	f.StringVar(&o.validate, "validate", "requests", "OpenAPI validation: off, requests, or full (requests and responses)")
 	f.Int64Var(&o.maxBody, "max-body", 1<<20, "largest request body in bytes (larger: 413)")
-	f.StringVar(&o.runtime, "runtime", "builtin", "what runs turns: builtin (a local stand-in) or exec")
+	f.StringVar(&o.runtime, "runtime", "builtin", "what runs turns: builtin (a local stand-in), exec or openai")
 	f.DurationVar(&o.builtinDelay, "builtin-delay", 0, "builtin runtime: time each turn takes")
 	f.StringVar(&o.execCommand, "exec-command", "", "exec runtime: command run for each turn, through /bin/sh -c")
+	f.StringVar(&o.openai.baseURL, "openai-base-url", "", "openai runtime: base URL of the API, /v1 included, such as http://127.0.0.1:11434/v1 for Ollama (default $OPENAI_BASE_URL, else "+agentopenai.DefaultBaseURL+")")
+	f.StringVar(&o.openai.apiKey, "openai-api-key", "", "openai runtime: API key, sent as a bearer token (default $OPENAI_API_KEY; none for a local server that needs none); prefer the environment, a command line is visible to other users")
+	f.StringVar(&o.openai.model, "openai-model", "", "openai runtime: model name, such as gpt-4o-mini or llama3.2 (required with --runtime openai)")
+	f.Int64Var(&o.openai.tokensPerCredit, "openai-tokens-per-credit", agent.TokensPerCredit, "openai runtime: output tokens per credit; a turn costs 1 credit plus 1 per started this many output tokens")
+	f.Int64Var(&o.openai.maxOutputTokens, "openai-max-output-tokens", 0, "openai runtime: most output tokens asked for in a turn, whatever its budget: the model's own limit (0: the budget's alone)")
+	f.BoolVar(&o.openai.maxCompletionTokens, "openai-max-completion-tokens", false, "openai runtime: send the output cap as max_completion_tokens, which OpenAI's reasoning models need, instead of max_tokens, which local servers accept")
 	f.IntVar(&o.runners, "runners", 64, "turns run at once by this process (0: none, an API-only replica of a shared database)")
 	f.IntVar(&o.runnersPerOrg, "runners-per-org", 0, "most turns of one organization run at once by this process, so that others always find a free runner (0: all but a quarter of --runners, at least one left free)")
 	f.DurationVar(&o.lease, "lease", 10*time.Second, "how long a claimed turn stays claimed without a heartbeat")
@@ -153,8 +179,32 @@ func newRuntime(o serveOptions) (agent.Runtime, error) {
 			return nil, usageError{errors.New("--runtime exec needs --exec-command")}
 		}
 		return &agentexec.Runtime{Command: []string{"/bin/sh", "-c", o.execCommand}}, nil
+	case "openai":
+		return newOpenAIRuntime(o.openai)
 	}
-	return nil, usageError{fmt.Errorf("--runtime %q: want builtin or exec", o.runtime)}
+	return nil, usageError{fmt.Errorf("--runtime %q: want builtin, exec or openai", o.runtime)}
+}
+
+// newOpenAIRuntime checks the openai runtime's flags and builds it, without
+// calling the API. Its errors never show the key.
+func newOpenAIRuntime(o openaiOptions) (agent.Runtime, error) {
+	if strings.TrimSpace(o.model) == "" {
+		return nil, usageError{errors.New("--runtime openai needs --openai-model")}
+	}
+	if o.tokensPerCredit < 1 {
+		return nil, usageError{fmt.Errorf("--openai-tokens-per-credit %d: want 1 or more", o.tokensPerCredit)}
+	}
+	if o.maxOutputTokens < 0 {
+		return nil, usageError{fmt.Errorf("--openai-max-output-tokens %d: want 0 (no cap) or more", o.maxOutputTokens)}
+	}
+	rt, err := agentopenai.New(agentopenai.Config{
+		BaseURL: o.baseURL, APIKey: o.apiKey, Model: o.model, TokensPerCredit: o.tokensPerCredit,
+		MaxOutputTokens: o.maxOutputTokens, MaxCompletionTokens: o.maxCompletionTokens,
+	})
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return rt, nil
 }
 
 func serve(ctx context.Context, o serveOptions, stdout, stderr io.Writer) error {
@@ -251,6 +301,9 @@ func serve(ctx context.Context, o serveOptions, stdout, stderr io.Writer) error 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	log.Info("serving the Handinger Tasks API", "url", o.publicURL, "db", server.RedactDB(o.db), "runtime", o.runtime, "validate", o.validate)
+	if r, ok := rt.(*agentopenai.Runtime); ok {
+		log.Info("turns run as chat completions", "endpoint", r.Endpoint(), "model", r.Model())
+	}
 
 	select {
 	case err := <-served:
