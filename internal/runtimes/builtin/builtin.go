@@ -12,10 +12,16 @@
 //	[delay=DURATION]  spread the output over DURATION (a Go duration such as
 //	                  750ms or 2s) instead of Runtime.Delay
 //	[fail]            fail the turn once its delay has passed
+//
+// A worker with an output schema (agent.Request.OutputSchema) is answered,
+// after the delay, with a small object valid against the schema (its
+// required properties, enums, formats: package outputschema's Example) as
+// JSON text, which is also the result's StructuredOutput.
 package builtin
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"regexp"
@@ -24,6 +30,7 @@ import (
 	"time"
 
 	"github.com/handinger/handinger/agent"
+	"github.com/handinger/handinger/internal/outputschema"
 )
 
 // Runtime answers turns locally and deterministically. The zero value answers
@@ -75,6 +82,10 @@ func (r Runtime) Run(ctx context.Context, req agent.Request, emit func(delta str
 			return res, ctx.Err()
 		}
 		return res, agent.Failure("the input asked the turn to fail (the [fail] directive of the builtin runtime)", nil)
+	}
+
+	if len(req.OutputSchema) > 0 {
+		return r.structured(ctx, req, c, start.Add(delay), res, emit)
 	}
 
 	words := compose(req, input)
@@ -221,4 +232,47 @@ func (c clock) waitUntil(ctx context.Context, at time.Time) int {
 	case <-t.C:
 		return stop
 	}
+}
+
+// schemas compiles the output schemas the builtin answers, once per
+// schema version.
+var schemas = outputschema.NewCache(0)
+
+// structured answers a worker with an output schema: after the turn's
+// delay, a small object valid against the schema (outputschema's Example:
+// its required properties, enums, formats), as JSON text, in one delta.
+func (r Runtime) structured(ctx context.Context, req agent.Request, c clock, at time.Time, res agent.Result, emit func(string)) (agent.Result, error) {
+	s, err := schemas.Get(req.OutputSchema)
+	if err != nil {
+		return res, agent.Failure(err.Error(), err)
+	}
+	obj, err := s.Example()
+	if err != nil {
+		return res, agent.Failure(err.Error(), err)
+	}
+	text, err := json.Marshal(obj)
+	if err != nil {
+		return res, agent.Failure("the example output could not be encoded", err)
+	}
+	switch c.waitUntil(ctx, at) {
+	case stopBudget:
+		res.Incomplete = agent.IncompleteBudget
+		return res, nil
+	case stopContext:
+		res.Incomplete = agent.IncompleteShutdown
+		return res, ctx.Err()
+	}
+	tokens := agent.CountTokens(string(text))
+	if req.Budget.MaxCredits > 0 && agent.Credits(tokens) > req.Budget.MaxCredits {
+		// Half an object is no answer: a budget too small for the whole
+		// one stops the turn with nothing.
+		res.Incomplete = agent.IncompleteBudget
+		return res, nil
+	}
+	if emit != nil {
+		emit(string(text))
+	}
+	res.OutputText, res.OutputTokens, res.Credits = string(text), tokens, agent.Credits(tokens)
+	res.StructuredOutput = obj
+	return res, nil
 }

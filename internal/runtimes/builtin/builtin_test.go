@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/handinger/handinger/agent"
+	"github.com/handinger/handinger/internal/outputschema"
 )
 
 // request is a turn with no budget caps; tests change what they need.
@@ -334,4 +335,43 @@ func FuzzParseDirectives(f *testing.F) {
 			t.Errorf("negative delay %v", *d.delay)
 		}
 	})
+}
+
+// TestOutputSchemaGetsAValidObject: a worker with an output schema is
+// answered with JSON that validates against it, as text and as the
+// structured output; a schema with no valid object fails the turn.
+func TestOutputSchemaGetsAValidObject(t *testing.T) {
+	t.Parallel()
+	schema := []byte(`{"type":"object","required":["sentiment","score","when"],
+		"properties":{"sentiment":{"enum":["positive","negative"]},
+		"score":{"type":"integer","minimum":1,"maximum":5},
+		"when":{"type":"string","format":"date-time"},"note":{"type":"string"}}}`)
+	req := request("How was the review?")
+	req.OutputSchema = schema
+	res, err, deltas := run(t, context.Background(), Runtime{}, req)
+	if err != nil || res.Incomplete != "" {
+		t.Fatalf("Run = %+v, %v", res, err)
+	}
+	compiled, err := outputschema.Compile(schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := compiled.Validate(res.OutputText)
+	if err != nil {
+		t.Fatalf("the output %s does not validate: %v", res.OutputText, err)
+	}
+	if got["sentiment"] != "positive" || len(deltas) != 1 || deltas[0] != res.OutputText {
+		t.Errorf("output %s, deltas %q", res.OutputText, deltas)
+	}
+	if _, ok := res.StructuredOutput["note"]; ok || res.StructuredOutput["sentiment"] != "positive" {
+		t.Errorf("StructuredOutput = %v, want the required members only", res.StructuredOutput)
+	}
+	if res.OutputTokens != agent.CountTokens(res.OutputText) || res.Credits != agent.Credits(res.OutputTokens) {
+		t.Errorf("tokens %d, credits %d for %q", res.OutputTokens, res.Credits, res.OutputText)
+	}
+
+	req.OutputSchema = []byte(`{"type":"object","required":["n"],"properties":{"n":{"type":"integer","minimum":5,"maximum":4}}}`)
+	if _, err, _ := run(t, context.Background(), Runtime{}, req); !errors.Is(err, agent.ErrFailed) || !strings.Contains(err.Error(), "/properties/n") {
+		t.Errorf("an unsatisfiable schema: err = %v, want a failure naming /properties/n", err)
+	}
 }
