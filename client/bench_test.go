@@ -25,7 +25,7 @@ func BenchmarkRetrieve(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := c.Tasks.Create(ctx, gen.CreateTask{Input: "Now in Spanish.", TaskId: &first.TaskID}); err != nil {
+	if _, err := c.Tasks.Create(ctx, gen.CreateTask{Input: "Now in Spanish.", TaskID: &first.TaskID}); err != nil {
 		b.Fatal(err)
 	}
 	id := first.TaskID

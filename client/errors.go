@@ -75,8 +75,8 @@ func newError(status int, h http.Header, body []byte, now time.Time) *Error {
 	if p.Instance != nil {
 		e.Instance = *p.Instance
 	}
-	if p.RequestId != nil && *p.RequestId != "" {
-		e.RequestID = *p.RequestId
+	if p.RequestID != nil && *p.RequestID != "" {
+		e.RequestID = *p.RequestID
 	}
 	if p.Errors != nil {
 		e.Errors = *p.Errors

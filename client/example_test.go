@@ -47,7 +47,7 @@ func ExampleTasksService_Create() {
 	fmt.Println(first.Seq, first.Worker.Status, first.Worker.OutputText)
 
 	// The same task id adds a follow-up turn, which sees the first as history.
-	next, err := c.Tasks.Create(ctx, gen.CreateTask{Input: "Now in Spanish.", TaskId: &first.TaskID})
+	next, err := c.Tasks.Create(ctx, gen.CreateTask{Input: "Now in Spanish.", TaskID: &first.TaskID})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func ExampleTasksService_Archive() {
 	fmt.Println("archived:", res.Archived)
 
 	// An archived task takes no more turns; the refusal is permanent.
-	_, err = c.Tasks.Create(ctx, gen.CreateTask{Input: "One more?", TaskId: &created.TaskID})
+	_, err = c.Tasks.Create(ctx, gen.CreateTask{Input: "One more?", TaskID: &created.TaskID})
 	var apiErr *client.Error
 	if errors.As(err, &apiErr) {
 		fmt.Println(apiErr.StatusCode, apiErr.Title, *apiErr.ShouldRetry)
@@ -118,13 +118,13 @@ func ExampleTasksService_List() {
 		log.Fatal(err)
 	}
 	for _, input := range []string{"Plan Monday.", "Plan Tuesday."} {
-		if _, err := c.Tasks.Create(ctx, gen.CreateTask{Input: input, WorkerId: &first.Worker.Id}); err != nil {
+		if _, err := c.Tasks.Create(ctx, gen.CreateTask{Input: input, WorkerID: &first.Worker.ID}); err != nil {
 			log.Fatal(err)
 		}
 	}
 	// Newest first, two per page: List reads the second page when the loop
 	// gets there.
-	for t, err := range c.Tasks.List(ctx, client.ListParams{WorkerID: first.Worker.Id, PageSize: 2}) {
+	for t, err := range c.Tasks.List(ctx, client.ListParams{WorkerID: first.Worker.ID, PageSize: 2}) {
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -146,7 +146,7 @@ func ExampleTasksService_Turns() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	if _, err := c.Tasks.Create(ctx, gen.CreateTask{Input: "Name another.", TaskId: &first.TaskID}); err != nil {
+	if _, err := c.Tasks.Create(ctx, gen.CreateTask{Input: "Name another.", TaskID: &first.TaskID}); err != nil {
 		log.Fatal(err)
 	}
 	turns, err := c.Tasks.Turns(ctx, first.TaskID)

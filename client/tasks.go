@@ -39,7 +39,7 @@ type Created struct {
 }
 
 // Create runs a turn (POST /api/tasks): a new task, or a follow-up turn when
-// p.TaskId names an existing task. It waits for the turn's end, up to the
+// p.TaskID names an existing task. It waits for the turn's end, up to the
 // server's wait limit (50 s on the hosted service), and returns the worker's
 // state.
 //
@@ -67,8 +67,8 @@ func (s *TasksService) Create(ctx context.Context, p gen.CreateTask, opts ...Opt
 		return nil, wrap(err, "create task", "")
 	}
 	out := &Created{
-		TaskID:         w.Metadata.TaskId,
-		TurnID:         w.Metadata.TurnId,
+		TaskID:         w.Metadata.TaskID,
+		TurnID:         w.Metadata.TurnID,
 		Seq:            int(w.Metadata.Seq),
 		Worker:         *w,
 		IdempotencyKey: key,
@@ -178,7 +178,7 @@ func (s *TasksService) ListPage(ctx context.Context, p ListParams, opts ...Optio
 		q.Cursor = &p.Cursor
 	}
 	if p.WorkerID != "" {
-		q.WorkerId = &p.WorkerID
+		q.WorkerID = &p.WorkerID
 	}
 	if p.Status != "" {
 		q.Status = &p.Status
@@ -202,7 +202,7 @@ func (s *TasksService) ListPage(ctx context.Context, p ListParams, opts ...Optio
 //		if err != nil {
 //			return err
 //		}
-//		fmt.Println(t.Id, t.Title)
+//		fmt.Println(t.ID, t.Title)
 //	}
 func (s *TasksService) List(ctx context.Context, p ListParams, opts ...Option) iter.Seq2[gen.Task, error] {
 	return func(yield func(gen.Task, error) bool) {

@@ -94,7 +94,7 @@ func TestCreateRetrieveTurnsArchive(t *testing.T) {
 		t.Errorf("idempotency key %q, want idem_ and 32 hex digits", first.IdempotencyKey)
 	}
 
-	second := create(t, f.alice, gen.CreateTask{Input: "Now in Spanish.", TaskId: &first.TaskID, WorkerId: &first.Worker.Id})
+	second := create(t, f.alice, gen.CreateTask{Input: "Now in Spanish.", TaskID: &first.TaskID, WorkerID: &first.Worker.ID})
 	if second.TaskID != first.TaskID || second.Seq != 2 || second.TurnID == first.TurnID {
 		t.Errorf("follow-up %+v, want turn 2 of %s", second, first.TaskID)
 	}
@@ -103,10 +103,10 @@ func TestCreateRetrieveTurnsArchive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Task.Id != first.TaskID || got.Task.Status != gen.TaskStatusCompleted || got.Task.Totals.TurnCount != 2 {
+	if got.Task.ID != first.TaskID || got.Task.Status != gen.TaskStatusCompleted || got.Task.Totals.TurnCount != 2 {
 		t.Errorf("task %+v, want %s completed with 2 turns", got.Task, first.TaskID)
 	}
-	if len(got.Turns) != 2 || got.Turns[0].Id != first.TurnID || got.Turns[1].Id != second.TurnID ||
+	if len(got.Turns) != 2 || got.Turns[0].ID != first.TurnID || got.Turns[1].ID != second.TurnID ||
 		got.Turns[0].OutputText != first.Worker.OutputText {
 		t.Errorf("turns %+v, want %s then %s", got.Turns, first.TurnID, second.TurnID)
 	}
@@ -125,7 +125,7 @@ func TestCreateRetrieveTurnsArchive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if turns.TaskId != first.TaskID || !reflect.DeepEqual(turns.Items, got.Turns) {
+	if turns.TaskID != first.TaskID || !reflect.DeepEqual(turns.Items, got.Turns) {
 		t.Errorf("turns %+v, want the retrieved ones %+v", turns, got.Turns)
 	}
 
@@ -178,7 +178,7 @@ func TestList(t *testing.T) {
 	first := create(t, f.alice, gen.CreateTask{Input: "Task 1"})
 	want := []string{first.TaskID}
 	for i := 2; i <= 7; i++ {
-		c := create(t, f.alice, gen.CreateTask{Input: "Task " + string(rune('0'+i)), WorkerId: &first.Worker.Id})
+		c := create(t, f.alice, gen.CreateTask{Input: "Task " + string(rune('0'+i)), WorkerID: &first.Worker.ID})
 		want = append(want, c.TaskID)
 	}
 	other := create(t, f.bob, gen.CreateTask{Input: "Another worker's task"})
@@ -187,18 +187,18 @@ func TestList(t *testing.T) {
 
 	t.Run("pages", func(t *testing.T) {
 		var got []string
-		for task, err := range f.alice.Tasks.List(ctx, client.ListParams{WorkerID: first.Worker.Id, PageSize: 2}) {
+		for task, err := range f.alice.Tasks.List(ctx, client.ListParams{WorkerID: first.Worker.ID, PageSize: 2}) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got = append(got, task.Id)
+			got = append(got, task.ID)
 		}
 		if !slices.Equal(got, want) {
 			t.Errorf("listed %v, want %v", got, want)
 		}
 	})
 	t.Run("page by page", func(t *testing.T) {
-		p := client.ListParams{WorkerID: first.Worker.Id, PageSize: 3}
+		p := client.ListParams{WorkerID: first.Worker.ID, PageSize: 3}
 		var sizes []int
 		for {
 			page, err := f.alice.Tasks.ListPage(ctx, p)
@@ -221,8 +221,8 @@ func TestList(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if task.OrganizationId != "org_a" {
-				t.Errorf("bob lists %s of %s", task.Id, task.OrganizationId)
+			if task.OrganizationID != "org_a" {
+				t.Errorf("bob lists %s of %s", task.ID, task.OrganizationID)
 			}
 			n++
 		}
@@ -248,7 +248,7 @@ func TestList(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got = append(got, task.Id)
+			got = append(got, task.ID)
 			if len(got) == 3 {
 				break
 			}
@@ -378,7 +378,7 @@ func TestProblems(t *testing.T) {
 			return err
 		}, 404, "not-found", nil, ""},
 		{"409 follow-up on archived task", func(o ...client.Option) error {
-			_, err := f.alice.Tasks.Create(ctx, gen.CreateTask{Input: "More?", TaskId: &archived.TaskID}, o...)
+			_, err := f.alice.Tasks.Create(ctx, gen.CreateTask{Input: "More?", TaskID: &archived.TaskID}, o...)
 			return err
 		}, 409, "task-archived", ptr(false), ""},
 		{"422 idempotency key reused", func(o ...client.Option) error {
@@ -573,7 +573,7 @@ func TestCreateRetryRunsOneTurn(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(got.Turns) != 1 || got.Turns[0].Id != created.TurnID {
+			if len(got.Turns) != 1 || got.Turns[0].ID != created.TurnID {
 				t.Errorf("turns %+v, want exactly the created one %s", got.Turns, created.TurnID)
 			}
 			n := 0

@@ -289,15 +289,15 @@ type CreateTask struct {
 	// Example: Summarise the attached quarterly report in five bullet points.
 	Input string `json:"input"`
 
-	// TaskId Id of a task, unique within its organization. Server-chosen ids look like `tsk_` followed by a ULID and are unique across organizations.
+	// TaskID Id of a task, unique within its organization. Server-chosen ids look like `tsk_` followed by a ULID and are unique across organizations.
 	//
 	// Example: tsk_01HZY31W2SZJ8MJ2FQTR3M1K9D
-	TaskId *TaskId `json:"taskId,omitempty"`
+	TaskID *TaskID `json:"taskId,omitempty"`
 
-	// WorkerId Id of a worker.
+	// WorkerID Id of a worker.
 	//
 	// Example: wrk_vk81XUHKHG-qr4
-	WorkerId *WorkerId `json:"workerId,omitempty"`
+	WorkerID *WorkerID `json:"workerId,omitempty"`
 }
 
 // Cursor Opaque position in a listing, as returned in `nextCursor`.
@@ -377,10 +377,10 @@ type OutputMessage struct {
 	// Content The parts of the message.
 	Content []OutputText `json:"content"`
 
-	// Id Id of the message.
+	// ID Id of the message.
 	//
 	// Example: msg_01HZY31W7K2P4R6T8V0X2Z4B6D
-	Id string `json:"id"`
+	ID string `json:"id"`
 
 	// Role Always `assistant`.
 	//
@@ -450,10 +450,10 @@ type Problem struct {
 	// Example: /api/tasks
 	Instance *string `json:"instance,omitempty"`
 
-	// RequestId Id of the request (also in the `X-Request-Id` header), for support.
+	// RequestID Id of the request (also in the `X-Request-Id` header), for support.
 	//
 	// Example: 01HZY3B8Q2M7W9X4K6T1N5R0CV
-	RequestId *string `json:"requestId,omitempty"`
+	RequestID *string `json:"requestId,omitempty"`
 
 	// Status The HTTP status code.
 	//
@@ -475,10 +475,10 @@ type Problem struct {
 //
 // Example: {"id":"src_01HZY31WC4E6G8J0L2N4Q6S8U0","title":"Q1 2026 report","type":"url","url":"https://example.org/reports/q1-2026"}
 type Source struct {
-	// Id Id of the source.
+	// ID Id of the source.
 	//
 	// Example: src_01HZY31WC4E6G8J0L2N4Q6S8U0
-	Id string `json:"id"`
+	ID string `json:"id"`
 
 	// Title Title of the page, when known.
 	//
@@ -515,20 +515,20 @@ type Task struct {
 	// Example: 2026-05-14T09:30:00Z
 	CreatedAt time.Time `json:"createdAt"`
 
-	// CreatedByUserId Id of the user whose API key created the task; `null` when no user did (e.g. a schedule).
+	// CreatedByUserID Id of the user whose API key created the task; `null` when no user did (e.g. a schedule).
 	//
 	// Example: usr_2NfXk81QmZ
-	CreatedByUserId *string `json:"createdByUserId"`
+	CreatedByUserID *string `json:"createdByUserId"`
 
-	// Id Id of a task, unique within its organization. Server-chosen ids look like `tsk_` followed by a ULID and are unique across organizations.
+	// ID Id of a task, unique within its organization. Server-chosen ids look like `tsk_` followed by a ULID and are unique across organizations.
 	//
 	// Example: tsk_01HZY31W2SZJ8MJ2FQTR3M1K9D
-	Id TaskId `json:"id"`
+	ID TaskID `json:"id"`
 
-	// OrganizationId Id of the organization that owns the task.
+	// OrganizationID Id of the organization that owns the task.
 	//
 	// Example: org_7Hq2LmX9aB
-	OrganizationId string `json:"organizationId"`
+	OrganizationID string `json:"organizationId"`
 
 	// Status Status of a task: its latest turn's. `pending` (queued), `running`, `completed`,
 	// `error` (the turn failed) or `aborted` (a budget or a shutdown stopped it).
@@ -557,16 +557,16 @@ type Task struct {
 	// Example: https://handinger.com/tasks/tsk_01HZY31W2SZJ8MJ2FQTR3M1K9D
 	Url string `json:"url"`
 
-	// WorkerId Id of a worker.
+	// WorkerID Id of a worker.
 	//
 	// Example: wrk_vk81XUHKHG-qr4
-	WorkerId WorkerId `json:"workerId"`
+	WorkerID WorkerID `json:"workerId"`
 }
 
-// TaskId Id of a task, unique within its organization. Server-chosen ids look like `tsk_` followed by a ULID and are unique across organizations.
+// TaskID Id of a task, unique within its organization. Server-chosen ids look like `tsk_` followed by a ULID and are unique across organizations.
 //
 // Example: tsk_01HZY31W2SZJ8MJ2FQTR3M1K9D
-type TaskId = string
+type TaskID = string
 
 // TaskList One page of tasks, newest first.
 //
@@ -644,10 +644,10 @@ type Turn struct {
 	// Example: 2410
 	DurationMs int64 `json:"durationMs"`
 
-	// Id Id of the turn.
+	// ID Id of the turn.
 	//
 	// Example: trn_01HZY31W4D6V8RX0M3C5B7N9QA
-	Id string `json:"id"`
+	ID string `json:"id"`
 
 	// Input The input of the turn.
 	//
@@ -692,10 +692,10 @@ type Turn struct {
 	// StructuredOutput Structured JSON payload when the worker is configured with an output schema. null otherwise.
 	StructuredOutput *map[string]interface{} `json:"structuredOutput"`
 
-	// TaskId Id of a task, unique within its organization. Server-chosen ids look like `tsk_` followed by a ULID and are unique across organizations.
+	// TaskID Id of a task, unique within its organization. Server-chosen ids look like `tsk_` followed by a ULID and are unique across organizations.
 	//
 	// Example: tsk_01HZY31W2SZJ8MJ2FQTR3M1K9D
-	TaskId TaskId `json:"taskId"`
+	TaskID TaskID `json:"taskId"`
 }
 
 // TurnList Every turn of a task, in execution order.
@@ -705,10 +705,10 @@ type TurnList struct {
 	// Items The turns in `seq` order.
 	Items []Turn `json:"items"`
 
-	// TaskId Id of a task, unique within its organization. Server-chosen ids look like `tsk_` followed by a ULID and are unique across organizations.
+	// TaskID Id of a task, unique within its organization. Server-chosen ids look like `tsk_` followed by a ULID and are unique across organizations.
 	//
 	// Example: tsk_01HZY31W2SZJ8MJ2FQTR3M1K9D
-	TaskId TaskId `json:"taskId"`
+	TaskID TaskID `json:"taskId"`
 }
 
 // Usage What the run cost.
@@ -744,10 +744,10 @@ type Worker struct {
 	// Files Files the worker produced.
 	Files []WorkerFile `json:"files"`
 
-	// Id Id of a worker.
+	// ID Id of a worker.
 	//
 	// Example: wrk_vk81XUHKHG-qr4
-	Id WorkerId `json:"id"`
+	ID WorkerID `json:"id"`
 
 	// IncompleteDetails Why the turn was stopped before it finished; `null` when it ran to its end.
 	//
@@ -847,10 +847,10 @@ type WorkerFile struct {
 	Url string `json:"url"`
 }
 
-// WorkerId Id of a worker.
+// WorkerID Id of a worker.
 //
 // Example: wrk_vk81XUHKHG-qr4
-type WorkerId = string
+type WorkerID = string
 
 // WorkerMetadata Where the run belongs. The hosted service may add more members.
 //
@@ -861,15 +861,15 @@ type WorkerMetadata struct {
 	// Example: 1
 	Seq int32 `json:"seq"`
 
-	// TaskId Id of a task, unique within its organization. Server-chosen ids look like `tsk_` followed by a ULID and are unique across organizations.
+	// TaskID Id of a task, unique within its organization. Server-chosen ids look like `tsk_` followed by a ULID and are unique across organizations.
 	//
 	// Example: tsk_01HZY31W2SZJ8MJ2FQTR3M1K9D
-	TaskId TaskId `json:"taskId"`
+	TaskID TaskID `json:"taskId"`
 
-	// TurnId Id of the turn that was run.
+	// TurnID Id of the turn that was run.
 	//
 	// Example: trn_01HZY31W4D6V8RX0M3C5B7N9QA
-	TurnId               string                 `json:"turnId"`
+	TurnID               string                 `json:"turnId"`
 	AdditionalProperties map[string]interface{} `json:"-"`
 }
 
@@ -880,11 +880,6 @@ type WorkerStatus string
 
 // IdempotencyKey Example: 5c0f6a4e-2b1d-4c8e-9a0b-3f1e2d4c5b6a
 type IdempotencyKey = string
-
-// TaskIdPath Id of a task, unique within its organization. Server-chosen ids look like `tsk_` followed by a ULID and are unique across organizations.
-//
-// Example: tsk_01HZY31W2SZJ8MJ2FQTR3M1K9D
-type TaskIdPath = TaskId
 
 // BadRequest An RFC 9457 problem document, the body of every answer other than 2xx.
 //
@@ -949,8 +944,8 @@ type ListTasksParams struct {
 	// Cursor The `nextCursor` of the previous page; omit it for the first page.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 
-	// WorkerId Only tasks of this worker.
-	WorkerId *WorkerId `form:"workerId,omitempty" json:"workerId,omitempty"`
+	// WorkerID Only tasks of this worker.
+	WorkerID *WorkerID `form:"workerId,omitempty" json:"workerId,omitempty"`
 
 	// Status Only tasks in this status.
 	Status *TaskStatus `form:"status,omitempty" json:"status,omitempty"`
@@ -1002,7 +997,7 @@ func (a *WorkerMetadata) UnmarshalJSON(b []byte) error {
 	}
 
 	if raw, found := object["taskId"]; found {
-		err = json.Unmarshal(raw, &a.TaskId)
+		err = json.Unmarshal(raw, &a.TaskID)
 		if err != nil {
 			return fmt.Errorf("error reading 'taskId': %w", err)
 		}
@@ -1010,7 +1005,7 @@ func (a *WorkerMetadata) UnmarshalJSON(b []byte) error {
 	}
 
 	if raw, found := object["turnId"]; found {
-		err = json.Unmarshal(raw, &a.TurnId)
+		err = json.Unmarshal(raw, &a.TurnID)
 		if err != nil {
 			return fmt.Errorf("error reading 'turnId': %w", err)
 		}
@@ -1041,12 +1036,12 @@ func (a WorkerMetadata) MarshalJSON() ([]byte, error) {
 		return nil, fmt.Errorf("error marshaling 'seq': %w", err)
 	}
 
-	object["taskId"], err = json.Marshal(a.TaskId)
+	object["taskId"], err = json.Marshal(a.TaskID)
 	if err != nil {
 		return nil, fmt.Errorf("error marshaling 'taskId': %w", err)
 	}
 
-	object["turnId"], err = json.Marshal(a.TurnId)
+	object["turnId"], err = json.Marshal(a.TurnID)
 	if err != nil {
 		return nil, fmt.Errorf("error marshaling 'turnId': %w", err)
 	}
@@ -1198,21 +1193,21 @@ type ClientInterface interface {
 	// 200 again. Only the user who created the task's worker may archive it.
 	//
 	// Corresponds with DELETE /api/tasks/{taskId} (the `ArchiveTask` operationId).
-	ArchiveTask(ctx context.Context, taskId TaskIdPath, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ArchiveTask(ctx context.Context, taskID TaskID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RetrieveTask Retrieve a task with its turns
 	//
 	// Returns the task and every one of its turns in `seq` order, archived or not.
 	//
 	// Corresponds with GET /api/tasks/{taskId} (the `RetrieveTask` operationId).
-	RetrieveTask(ctx context.Context, taskId TaskIdPath, reqEditors ...RequestEditorFn) (*http.Response, error)
+	RetrieveTask(ctx context.Context, taskID TaskID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListTurns List the turns of a task
 	//
 	// Returns every turn of the task in `seq` order (execution order), unpaged.
 	//
 	// Corresponds with GET /api/tasks/{taskId}/turns (the `ListTurns` operationId).
-	ListTurns(ctx context.Context, taskId TaskIdPath, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ListTurns(ctx context.Context, taskID TaskID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetHealth Liveness probe
 	//
@@ -1324,8 +1319,8 @@ func (c *Client) CreateTask(ctx context.Context, params *CreateTaskParams, body 
 // 200 again. Only the user who created the task's worker may archive it.
 //
 // Corresponds with DELETE /api/tasks/{taskId} (the `ArchiveTask` operationId).
-func (c *Client) ArchiveTask(ctx context.Context, taskId TaskIdPath, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewArchiveTaskRequest(c.Server, taskId)
+func (c *Client) ArchiveTask(ctx context.Context, taskID TaskID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewArchiveTaskRequest(c.Server, taskID)
 	if err != nil {
 		return nil, err
 	}
@@ -1341,8 +1336,8 @@ func (c *Client) ArchiveTask(ctx context.Context, taskId TaskIdPath, reqEditors 
 // Returns the task and every one of its turns in `seq` order, archived or not.
 //
 // Corresponds with GET /api/tasks/{taskId} (the `RetrieveTask` operationId).
-func (c *Client) RetrieveTask(ctx context.Context, taskId TaskIdPath, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRetrieveTaskRequest(c.Server, taskId)
+func (c *Client) RetrieveTask(ctx context.Context, taskID TaskID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRetrieveTaskRequest(c.Server, taskID)
 	if err != nil {
 		return nil, err
 	}
@@ -1358,8 +1353,8 @@ func (c *Client) RetrieveTask(ctx context.Context, taskId TaskIdPath, reqEditors
 // Returns every turn of the task in `seq` order (execution order), unpaged.
 //
 // Corresponds with GET /api/tasks/{taskId}/turns (the `ListTurns` operationId).
-func (c *Client) ListTurns(ctx context.Context, taskId TaskIdPath, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewListTurnsRequest(c.Server, taskId)
+func (c *Client) ListTurns(ctx context.Context, taskID TaskID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListTurnsRequest(c.Server, taskID)
 	if err != nil {
 		return nil, err
 	}
@@ -1457,9 +1452,9 @@ func NewListTasksRequest(server string, params *ListTasksParams) (*http.Request,
 
 		}
 
-		if params.WorkerId != nil {
+		if params.WorkerID != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "workerId", *params.WorkerId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "workerId", *params.WorkerID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -1551,12 +1546,12 @@ func NewCreateTaskRequestWithBody(server string, params *CreateTaskParams, conte
 }
 
 // NewArchiveTaskRequest constructs an http.Request for the ArchiveTask method
-func NewArchiveTaskRequest(server string, taskId TaskIdPath) (*http.Request, error) {
+func NewArchiveTaskRequest(server string, taskID TaskID) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
 
-	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "taskId", taskId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "taskId", taskID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
 	if err != nil {
 		return nil, err
 	}
@@ -1585,12 +1580,12 @@ func NewArchiveTaskRequest(server string, taskId TaskIdPath) (*http.Request, err
 }
 
 // NewRetrieveTaskRequest constructs an http.Request for the RetrieveTask method
-func NewRetrieveTaskRequest(server string, taskId TaskIdPath) (*http.Request, error) {
+func NewRetrieveTaskRequest(server string, taskID TaskID) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
 
-	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "taskId", taskId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "taskId", taskID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
 	if err != nil {
 		return nil, err
 	}
@@ -1619,12 +1614,12 @@ func NewRetrieveTaskRequest(server string, taskId TaskIdPath) (*http.Request, er
 }
 
 // NewListTurnsRequest constructs an http.Request for the ListTurns method
-func NewListTurnsRequest(server string, taskId TaskIdPath) (*http.Request, error) {
+func NewListTurnsRequest(server string, taskID TaskID) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
 
-	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "taskId", taskId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "taskId", taskID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
 	if err != nil {
 		return nil, err
 	}
@@ -1818,7 +1813,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /api/tasks/{taskId} (the `ArchiveTask` operationId).
-	ArchiveTaskWithResponse(ctx context.Context, taskId TaskIdPath, reqEditors ...RequestEditorFn) (*ArchiveTaskResponse, error)
+	ArchiveTaskWithResponse(ctx context.Context, taskID TaskID, reqEditors ...RequestEditorFn) (*ArchiveTaskResponse, error)
 
 	// RetrieveTaskWithResponse Retrieve a task with its turns
 	//
@@ -1827,7 +1822,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/tasks/{taskId} (the `RetrieveTask` operationId).
-	RetrieveTaskWithResponse(ctx context.Context, taskId TaskIdPath, reqEditors ...RequestEditorFn) (*RetrieveTaskResponse, error)
+	RetrieveTaskWithResponse(ctx context.Context, taskID TaskID, reqEditors ...RequestEditorFn) (*RetrieveTaskResponse, error)
 
 	// ListTurnsWithResponse List the turns of a task
 	//
@@ -1836,7 +1831,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/tasks/{taskId}/turns (the `ListTurns` operationId).
-	ListTurnsWithResponse(ctx context.Context, taskId TaskIdPath, reqEditors ...RequestEditorFn) (*ListTurnsResponse, error)
+	ListTurnsWithResponse(ctx context.Context, taskID TaskID, reqEditors ...RequestEditorFn) (*ListTurnsResponse, error)
 
 	// GetHealthWithResponse Liveness probe
 	//
@@ -2553,8 +2548,8 @@ func (c *ClientWithResponses) CreateTaskWithResponse(ctx context.Context, params
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /api/tasks/{taskId} (the `ArchiveTask` operationId).
-func (c *ClientWithResponses) ArchiveTaskWithResponse(ctx context.Context, taskId TaskIdPath, reqEditors ...RequestEditorFn) (*ArchiveTaskResponse, error) {
-	rsp, err := c.ArchiveTask(ctx, taskId, reqEditors...)
+func (c *ClientWithResponses) ArchiveTaskWithResponse(ctx context.Context, taskID TaskID, reqEditors ...RequestEditorFn) (*ArchiveTaskResponse, error) {
+	rsp, err := c.ArchiveTask(ctx, taskID, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -2568,8 +2563,8 @@ func (c *ClientWithResponses) ArchiveTaskWithResponse(ctx context.Context, taskI
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /api/tasks/{taskId} (the `RetrieveTask` operationId).
-func (c *ClientWithResponses) RetrieveTaskWithResponse(ctx context.Context, taskId TaskIdPath, reqEditors ...RequestEditorFn) (*RetrieveTaskResponse, error) {
-	rsp, err := c.RetrieveTask(ctx, taskId, reqEditors...)
+func (c *ClientWithResponses) RetrieveTaskWithResponse(ctx context.Context, taskID TaskID, reqEditors ...RequestEditorFn) (*RetrieveTaskResponse, error) {
+	rsp, err := c.RetrieveTask(ctx, taskID, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -2583,8 +2578,8 @@ func (c *ClientWithResponses) RetrieveTaskWithResponse(ctx context.Context, task
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /api/tasks/{taskId}/turns (the `ListTurns` operationId).
-func (c *ClientWithResponses) ListTurnsWithResponse(ctx context.Context, taskId TaskIdPath, reqEditors ...RequestEditorFn) (*ListTurnsResponse, error) {
-	rsp, err := c.ListTurns(ctx, taskId, reqEditors...)
+func (c *ClientWithResponses) ListTurnsWithResponse(ctx context.Context, taskID TaskID, reqEditors ...RequestEditorFn) (*ListTurnsResponse, error) {
+	rsp, err := c.ListTurns(ctx, taskID, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -3190,13 +3185,13 @@ type ServerInterface interface {
 	CreateTask(w http.ResponseWriter, r *http.Request, params CreateTaskParams)
 	// ArchiveTask Archive a task
 	// (DELETE /api/tasks/{taskId})
-	ArchiveTask(w http.ResponseWriter, r *http.Request, taskId TaskIdPath)
+	ArchiveTask(w http.ResponseWriter, r *http.Request, taskID TaskID)
 	// RetrieveTask Retrieve a task with its turns
 	// (GET /api/tasks/{taskId})
-	RetrieveTask(w http.ResponseWriter, r *http.Request, taskId TaskIdPath)
+	RetrieveTask(w http.ResponseWriter, r *http.Request, taskID TaskID)
 	// ListTurns List the turns of a task
 	// (GET /api/tasks/{taskId}/turns)
-	ListTurns(w http.ResponseWriter, r *http.Request, taskId TaskIdPath)
+	ListTurns(w http.ResponseWriter, r *http.Request, taskID TaskID)
 	// GetHealth Liveness probe
 	// (GET /healthz)
 	GetHealth(w http.ResponseWriter, r *http.Request)
@@ -3251,7 +3246,7 @@ func (siw *ServerInterfaceWrapper) ListTasks(w http.ResponseWriter, r *http.Requ
 
 	// ------------- Optional query parameter "workerId" -------------
 
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "workerId", r.URL.Query(), &params.WorkerId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "workerId", r.URL.Query(), &params.WorkerID, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
 	if err != nil {
 		var requiredError *runtime.RequiredParameterError
 		if errors.As(err, &requiredError) {
@@ -3334,16 +3329,16 @@ func (siw *ServerInterfaceWrapper) ArchiveTask(w http.ResponseWriter, r *http.Re
 	_ = err
 
 	// ------------- Path parameter "taskId" -------------
-	var taskId TaskIdPath
+	var taskID TaskID
 
-	err = runtime.BindStyledParameterWithOptions("simple", "taskId", r.PathValue("taskId"), &taskId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	err = runtime.BindStyledParameterWithOptions("simple", "taskId", r.PathValue("taskId"), &taskID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
 	if err != nil {
 		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "taskId", Err: err})
 		return
 	}
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.ArchiveTask(w, r, taskId)
+		siw.Handler.ArchiveTask(w, r, taskID)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -3360,16 +3355,16 @@ func (siw *ServerInterfaceWrapper) RetrieveTask(w http.ResponseWriter, r *http.R
 	_ = err
 
 	// ------------- Path parameter "taskId" -------------
-	var taskId TaskIdPath
+	var taskID TaskID
 
-	err = runtime.BindStyledParameterWithOptions("simple", "taskId", r.PathValue("taskId"), &taskId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	err = runtime.BindStyledParameterWithOptions("simple", "taskId", r.PathValue("taskId"), &taskID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
 	if err != nil {
 		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "taskId", Err: err})
 		return
 	}
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.RetrieveTask(w, r, taskId)
+		siw.Handler.RetrieveTask(w, r, taskID)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -3386,16 +3381,16 @@ func (siw *ServerInterfaceWrapper) ListTurns(w http.ResponseWriter, r *http.Requ
 	_ = err
 
 	// ------------- Path parameter "taskId" -------------
-	var taskId TaskIdPath
+	var taskID TaskID
 
-	err = runtime.BindStyledParameterWithOptions("simple", "taskId", r.PathValue("taskId"), &taskId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	err = runtime.BindStyledParameterWithOptions("simple", "taskId", r.PathValue("taskId"), &taskID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
 	if err != nil {
 		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "taskId", Err: err})
 		return
 	}
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.ListTurns(w, r, taskId)
+		siw.Handler.ListTurns(w, r, taskID)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -3914,7 +3909,7 @@ func (response CreateTask503ApplicationProblemPlusJSONResponse) VisitCreateTaskR
 }
 
 type ArchiveTaskRequestObject struct {
-	TaskId TaskIdPath `json:"taskId"`
+	TaskID TaskID `json:"taskId"`
 }
 
 type ArchiveTaskResponseObject interface {
@@ -4057,7 +4052,7 @@ func (response ArchiveTask503ApplicationProblemPlusJSONResponse) VisitArchiveTas
 }
 
 type RetrieveTaskRequestObject struct {
-	TaskId TaskIdPath `json:"taskId"`
+	TaskID TaskID `json:"taskId"`
 }
 
 type RetrieveTaskResponseObject interface {
@@ -4162,7 +4157,7 @@ func (response RetrieveTask500ApplicationProblemPlusJSONResponse) VisitRetrieveT
 }
 
 type ListTurnsRequestObject struct {
-	TaskId TaskIdPath `json:"taskId"`
+	TaskID TaskID `json:"taskId"`
 }
 
 type ListTurnsResponseObject interface {
@@ -4483,10 +4478,10 @@ func (sh *strictHandler) CreateTask(w http.ResponseWriter, r *http.Request, para
 }
 
 // ArchiveTask operation middleware
-func (sh *strictHandler) ArchiveTask(w http.ResponseWriter, r *http.Request, taskId TaskIdPath) {
+func (sh *strictHandler) ArchiveTask(w http.ResponseWriter, r *http.Request, taskID TaskID) {
 	var request ArchiveTaskRequestObject
 
-	request.TaskId = taskId
+	request.TaskID = taskID
 
 	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
 		return sh.ssi.ArchiveTask(ctx, request.(ArchiveTaskRequestObject))
@@ -4509,10 +4504,10 @@ func (sh *strictHandler) ArchiveTask(w http.ResponseWriter, r *http.Request, tas
 }
 
 // RetrieveTask operation middleware
-func (sh *strictHandler) RetrieveTask(w http.ResponseWriter, r *http.Request, taskId TaskIdPath) {
+func (sh *strictHandler) RetrieveTask(w http.ResponseWriter, r *http.Request, taskID TaskID) {
 	var request RetrieveTaskRequestObject
 
-	request.TaskId = taskId
+	request.TaskID = taskID
 
 	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
 		return sh.ssi.RetrieveTask(ctx, request.(RetrieveTaskRequestObject))
@@ -4535,10 +4530,10 @@ func (sh *strictHandler) RetrieveTask(w http.ResponseWriter, r *http.Request, ta
 }
 
 // ListTurns operation middleware
-func (sh *strictHandler) ListTurns(w http.ResponseWriter, r *http.Request, taskId TaskIdPath) {
+func (sh *strictHandler) ListTurns(w http.ResponseWriter, r *http.Request, taskID TaskID) {
 	var request ListTurnsRequestObject
 
-	request.TaskId = taskId
+	request.TaskID = taskID
 
 	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
 		return sh.ssi.ListTurns(ctx, request.(ListTurnsRequestObject))
@@ -4614,154 +4609,155 @@ func (sh *strictHandler) GetReadiness(w http.ResponseWriter, r *http.Request) {
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
 	"7H3bchu3suivoGatXZa8hhRJSb7QT4ovsRJbdnRZyUnoY4IckMTSEKABjGkmUdX+iPMN58P2l5zqBjCD",
-	"ufCiJTnJrrMfkpKHg0Gj791oNH6LxnK+kIIJo6P+b9GM0YQp/POcGbU6mRim4F8J02PFF4ZLEfWjCzaW",
-	"ItHESLKk3JARm0jFiIIhXEzbURzp8YzNKQxlX+h8kbKo342jORd8ns2jfieOzGrBon7EhWFTpqKbmzi6",
-	"mMksTXDm+qTDCU01G5LljIl8KmJmjGg6h8k/ZUwbMqZCSEN0Nh4zlpA9eEGxSaZpSrgmC6bmFNa7/4wM",
-	"jcrYcCDwi9R+k8zpyg9uk3eTCR9zmpJxygFHZCLTVC4JN0R+ZsrObqjJNBnLhLUHorx0AWv9JYJ5ojjC",
-	"BUQf4gIl7lGODG0UF9PoBpCxoIrOmXHkOE3YfCENE+PV96wBOyfkmq3IeCY1E2S0Qsgs0DHJBP+UMVg6",
-	"SeWUj2E9ilHD2uQEV81Z4p6QJTezHKkDAR/dm0hV4Pnk/SlMtU+o0EumdDFiwhXiP00faKKYzlJDuNCG",
-	"0YTICVGZEEAxOhAa+YeYTIlnOeLNjBpCleKfmSbLGU9Z5atEG56m8B2NbAfUUISbNjlnmXafBoARIkoS",
-	"PpkwxYQhI5msgPjIByyxLxz1em3yPVtpQhUj12xh8HvUkJRRbUjviMxkprQlKgckW/GI4kjQOZArIEoL",
-	"qNLI9tHxuDN5RI9YqzfqJq2j8RPWeko7o9bhpMt6ydH4ePSIRnE0p1/eMDE1s6jfOz5GWfH/7gI3GMMU",
-	"APG/fxkMvvS6rcHgy+OXH/7x9wbuiaNLqq9Pk/cURldZ5RTJAbg1VF+3/eIW8HK+NIMfiOII5IorlkR9",
-	"4OJwhX9XbBL1o78dFDrkwP6qD+z8lpEV0wspNEM+/oYm51ZS4V9jKQwT+CddLFI+pgDjwULJUcrm//iX",
-	"BoADXMJSDOVp1I8uZ4XMI30TyTQB0Z9TM3Y8jND0yULJBVNmRQYRF4vMDCLghjnX2mkrppQEOfslmGDj",
-	"II80mDmKo4UENaaifnSA70Y3H+LIKoaof9QBbccNMsOp+ExTnnjQC+LNjFno/sHBjIqEiylT7bGce0zo",
-	"A27Htfy4m10p8d5+wZKizAghCmFpNJ1INWcJkYqMFKPXGoQzS5nlF65JIsfZnAnzjAwtyoYE+EUTRscz",
-	"IicThsCTCWdpAtrlu4t3Z5Y8S1BNRI7+xcbGDZKCodYySz5mgXzGBPGJEm2IVeALRk0bVv1ciknKx3dm",
-	"H6qvidHXHzvd1z//r8Puj72Ln7978va73qsfLs8P33a/f/oCIKJqPOOfWUIo6Ct6jSxG5mDtQHtpNHU5",
-	"nZ8WdMbv+9E7UxmkrpWPum8ajx3qAp0NsLNQHZA9bsKFx8gMLJViivaeCmlmTJGlVNdM7cP6A6fhp5Y1",
-	"4a3chjeB7QYchOYeQX8l1YgnCRN3JO47kVoLmGkAdSaddUsc2GSprj9+vn7S/enq9fevv219Ukdo992i",
-	"CdgWQEaFvIcFeQtIdyXtJB9xX2R1lhioZXXKKDO4DFCCiUSJvV/6nIKSEzR9CbJ/D/pbMwVe1ITylCWW",
-	"u8CneOZk3mmmBFZoxfSbJz/03j7+8elPR98/uuyeHZ93nv8zpNFxWdVaaP00qLFuoXDt6HsjV2mx5SUC",
-	"0UbMu2Ko5s6keSUzkfwBai43nOwL16bM8kcFOs8kOEgA0q4oFNK07Ij7wOGZBL98ZrWU9BoIuZ9rPgJ3",
-	"0fK8FwzE43u6SiVNLqV8Q9WU3bfTwTVJ4bvgIFNBup2jJ8ePH5HRyrCy8ugGysPBRIyUdvTOGF3YkS0j",
-	"ZcuOvG8b0bQqU3AvHY/ZwmhE7QVTn/mYXQn6mfKUjlJ2fyqBa6JnmUEfIJFLURbyAJcOCJIFUOyKzXDM",
-	"PUu5i0LBY0BGJYpPZ4YIuewTa2BLy0MrC1YnoYaOqGaFUFqVCL+Xvqm4YZrsTbI0jUkqx9dgqhWjSUuK",
-	"dLXfJmfSzODzS6qJNlKBzrGBFoWg3hp8Pmdkyj8zUbETqPNbefS/yUgEeQJEyaWUb6lYOSdf35klCnkm",
-	"GmK5uc002K9b/gTEpXzODaEQnWu/UC5Il9hYsySLvdBPk5LMqVjln9yZexQ1rIXT3perVgWF2MC7wMAf",
-	"Q8ErQTMzk4r/yu5qfi6YSAh17oknI9VkEJ24KfBbffINo4opMsg6ncPxNVvhH2wQla1Rt6BbCchbCHwx",
-	"6Cu4YS44BGEFScVlo6q8Egslx0xr0DUvheFmdUfMVlIPZJckA+qCIgESZkhC9V+WlV7gUBVz4ooVg4/t",
-	"7lEFIF+zVcsN/wqR7JKlacvFsuAUO805YmRMFWa7ZGZiwtrTNqGCDCvIHLqVNSeS7telvhI6WyykMix5",
-	"yxJOLxGVdxc6U7XpKHXP7VdbMEufhB+GD1bErXscilsOJpkDnARpvrvg5cNbOLyF476W8wLEHlZXN2xj",
-	"Zsx9EnNRWTJlxuJuQrPUYA6NioQq4OryPM/lfJEZRkY4CPFbeKBod2wIoxeAfilsSsRkSpSybeSFnQqC",
-	"6YEY+umGbXLBbMJzTBcaTBf8zYVRMsnGAIPNQ/qUciqXllYe2hmfzqI4yoQ3SaU8c/BiOVkYR19a8M3W",
-	"Z6owKwMft4h5g1PYvy+K8fbBazud/cdVMelNHD3HWBsiD+TeJOEAPk3f24Qahzkw7x3XctiILiOJysAl",
-	"EoQSwZa5x081oS4D38oW+LuwQQsqXcEwlVdIxMjRN1y9Tc/1o4tsPqeKa4tzagwdz1hCPmVUGaZSUG7A",
-	"r0CICf8MZE9TZmxiCj17S/zTJOpH9WwCcPYiWG4By2Y+dxx5k8P5WwO34085UwHGMENvcWXBiglNtUTH",
-	"iAttlOUgvd8m8IHxjCo6Bhfi6h+dTqcTpsb3jjqd/RhQLST6jXTKyIiOr4GrrxkD3gQ/i1+XsX13hJbz",
-	"3ZWUduwT0jvmnUP6bB7xo3/Ppqp9svsXR4EPOSg2dYkpyExp2bAt9m5BcZ9FauR4WColqWVPRKliQC6W",
-	"wC9Dwb4Y+6VhGZNs9V3n9F+Sv/3XyeqMd5ZnF50vZ69+WL67lL++fSGXb19J/ub5dwt4J3l9pn769eTL",
-	"xavFz6eiU91GeLQVrS9Yyqywnrs0/S2FFhjKxShGugwaZm7z3YVAIvPUJm4m1ISk+Lm2vZUu6Uq7Hbt+",
-	"ka0MMpWlqexehVvtSMqUUVGjcD5dE5FfcZYmeaKrQmjBqslukEfqDVFl1fe0pVDFlv9sFbofZ9R6QUpC",
-	"/Ac+DC+DtBWQGptw0TQPU36PDjBgs43eQPll2F2lTxlTq9xxKtsm9+YOdqmgyan4xo4KH723c4WPfnDz",
-	"hs9eOxhuAiRX14b7Fu5Xsnf+6jl59LTT3bcpJrfgPuhWnlgUoOsBangIfw1jMjywwQwAb6OZod1fJPnG",
-	"bpkmjsxNu3lltRQwR+yZoImDXzOaNu3/BRKLTDvD9wg4a1UL6n3BSF7X+c//uE5W5fUwZAh5XSa7vN6N",
-	"6HYZFzjZu+voQxUhDowmDJwKUPig4F4gmnQTE68KO+pyJYsFxA22poEbMuGC6xlLnpGhyNLUVSBwQxRF",
-	"ZwWsLBNJBXWKUfTRveW/iSMYbdNkVj2V0ekH1Ooe7Ae81gM4FbPGlYKzCEQEEOxrz8hQzzKTyKVwI1xG",
-	"yq/LqQIvpRa4OPKDKqLpf96BTjVkn+OCvvGfWPP7RT5xlbAOIU2EfZeZRWbeQkA9ZU3FEHP7U+imL9CT",
-	"ZglJMuUrR1QmKmTL465ffosM+wKuYrdNztlnJjJGpootSbf3H+B7wvgVoyjFHkAE6yOOu/kQRxy8w7me",
-	"5tn3x9/33h+dP7p88s/OT72fj7559CKKIyUR11RrDo6qCWKwyKMscNzd0uryGISMdYFfUGW0dxrdJ3Dr",
-	"37C53uYjWXRf4rJyOKhSdIW2IdlUYxDMVfDVVpzUDJBF0jpVk+OupHEKjJaYOkT0Dnxd4rVzmbKT4rM3",
-	"8VYtmFOwBFpB1xJoDeTeGTSrIZ8XH85JtQ40R5oSYJ67SmD5h7cH6nK1YF5MawLO82U6+ubYjHNmXi/9",
-	"yI4Nor/gbGy3tNkXDDeoIFYwG3nxrmJelULTCBaIIPxSFoPdpwzioI0kDUArG98A5LIVDn64BXkB+UDb",
-	"gBQ18voMkZuzRkaf1KkvRhDwuJ4eHT8mLoWUV57EhbclJ4R9ZmqVOzNYmIA7Ar0vX9b54H/9uiGI2KkY",
-	"o09IFxyLQrSrxGLaYMph/XZ49PULj24RhoBHFcQhuJnhvhSjO7xgcpFWrMO9kqgmQJ5mVXhfNpQwxdbX",
-	"gwk9I0LEOZKZsS/onW1oEE822dCc5r9tyG9CMFUCRo7HmVIsIVJUgomQcerGtOCk9YbbT7pnU0kWC8Of",
-	"Wm5nr3WaDIkN5/YtKV2KtwzIRkatAbbOmAISXl9evi8V24bzIKtPpJpTY2uKD3s2F2LLjY+fPg2Kj61c",
-	"VMqPc0mpFTvPpDJEY3pr5ZFzzQUiyhGivOa1orZNi1+dn9oyWJ4wYfiEM719tlvK77b40mttREZgkDcE",
-	"mhcyU+NGN3zJRmRR8cPHUugsNawaMKGzrNU4dwyfH7189O2T7zpvemdHPzy6eHLViQp19kOX9Dq9Ry6r",
-	"WKwqU2kU4/8LzLhJ2lJND+z7+uBTtwXj6+psszercallAmyHuUb9Zk67hMd+JkCbUz/XwlVAFHPWll+N",
-	"LW/pN2QqLfkLgMCSn2DxuoN/YJkBfIMr+MaNI0Zt4iRRTOtwtc1svYl4W3MlgYPpFoCYb2Jiv19RZeGx",
-	"FJ+Z0riPhNBmSmgIHAmdUlDbWMZqebsWSzpf/ASUEkDc6hy3ukeXnaf9w06/c9zuHXZ+BmfXVieueS18",
-	"5ZvVlXa7DplWH3tnk5+un3R/mMMrKECba72iOJJqSoXbd8fvSDX9+Pj1p96b+U9P6Tdrg09fb7Nbmh9G",
-	"SENtxmWsWMKNjvrdXhwlmcK53+qof9w7BE2cKfFcZhC59oBRFZ9OmYK1goVc8Jo8lzUdWrmDreu+5X5N",
-	"iXY1V0HkCiGlBoykTR/lhxZ8bhp3AAxTc451iNZ47QUxYewKqeEPOsIN0uF+kGiCD1L7dTy8Yn0Tqfxp",
-	"irLMbGCx3DYm1LCW4XO2i9IIGLMh+yuKtYKf517eBtJ6cNZNXzD9esXsK311UZDha349kOX8nZB2TMIT",
-	"smcrAdCpTLKU7ZfXUJO0rXjjt9ioqgrk+jWGb1o/QS6FLp3kCAK7qlhvcLa2AWpTC1t9JBPaL4AoxmI1",
-	"QSZKzjFHaQ/zoKP+b+0eNhrTXM9sXIZ9q6pftgwKXl1nyH5kI3J1/qZUQ++c5ddeT5GE6tlIUpXs4rrt",
-	"qNBqiLj7jmeCiZdC8YUKoC6NNdYNvEXvPjrilLHujXEO8Dp7vF4cqOMvd7QNgktuCwFDmNrkApPfLXcu",
-	"jieapFJek5RfMzIEFA9dQQFLyGhFKLl6c/oCD3tQxfzX6VhJXf6yLhNyK7GCXdlHR5vOdp20fqatXzut",
-	"px9bH37rxo+Obv7eRGvAzhuuTfPeJLrcwJDASTERbAk2CoWv6nTb0PWXisEDBfeXdUuc6bsvp6RT9knK",
-	"Dkn3T3NIPsRRUSFgKVKPVXzioSHZCEDk57ZsMFHlg53yFugXN2QsQuCqALynWhOqyXBs6xuwpIdRa4ph",
-	"IAKU22OX8kypNg2BwN3KIbaY6qoGRIyUFrdON12sSVXY54WO6tvy5MJNfKDbZOg8uSHZ+5SxjCX7MRk6",
-	"vgZXMHAQB8J5iPYoM7qC9gzJPviBuddI9qivTcNdZr+hF2z87ZdLyBwMURxIVOjy+/MyboY77VQUGHuf",
-	"z1o8O8/nL549DyYonr50MBVPTjx0ji4/cjO7hBitKZizvipWdaapPeblT/GFGwIuFNwWv/XaR93/r+K3",
-	"47Kq7B11/yra0oLRYMm2kG3Duiw5lMjhOnrx6J9Pzn/qvD18fvzN47OnP5zcZz0hfuhSXjNYxROIlGWw",
-	"zbV1q4j02uQtVVMuNJmxNCHUkMPuf8CX3Xfcp7vgf7gtZwiAgGHYJ/RDtAFgN7JxI2/ZAsNMscRuB3n/",
-	"wZfsbWPqmw/1XTQngjtZpmZpf4l7Q9UCXCy90+zTkEiV2IzNbmYwU6JuBqu5U4DIA9RoOHKZqmim6VSx",
-	"KTWMWJ60VcQxYSldYCE6TdPWOJXj6xidU5HNR7Z8x6ajnIfaGAneNv9SyYP4sVWQn9sfEFKDvnOaNmhT",
-	"mDLMyz86ija3ASlDWJ3VWQp77gVsrJ80BsLOeZpye+CnDIVd6C3hCPBSBeOsjP/SXL2mjYjNfU9CHvII",
-	"L+EhBKaRr8oxbcNGnJPtMov4OglU0mxOeepaWCQZRm8Zr1RO4Iu7mPsCnhMcEzx46eYJHl0UUwZPr7g1",
-	"6iB5jWFOXghtPS2UjOWMlorz5zRhtkLqlsnZ/7ESfzUrcasUbZGeBAPARFKq3+Mpc8cwb59SzRnj306p",
-	"blaoOdCoWctq7Kvq0nziiiYlex2SCcPBYbZ6RJcTpFYSbgnZ5n02gKOSYtkmYw01y7sfobjnswzNsHjh",
-	"qkGEz0OthcGyb7tkj3hYkEHFzbg2Uq3KNHjybxhauaGOCp42VU8+I2y+MCvHEKGA6RiLDDlN8wLZoJ72",
-	"doVPG/RUDbVlxbUdt0slTTnFgMrulrhrrkf8cSbt93PMPNCW2Z6RIehRWwNunbZif0LJbDrLT/pWNx+Y",
-	"aszegzquJV780ZOKOPuGJrFNxXdjDIJlZsiULioO2yb3pduEisAgbNbCwA62gcC97hLprZkYD0GMe7Vy",
-	"UuRf1qZdGvblyiCvT4DcNNm6dWdqrJWoAu5H2/5JrutDUYtUHDwcSzHhU3zVpjXyWkcbuLQJGCRbGrfk",
-	"Gvl+jYkqvMnbHbXaaROhyaX15x1C3VhSShXZLopE2acoZLtg36GG+Hw1jW5zpkRzFr0cPPrdBi4I+8LG",
-	"mRUxHz/eIp2+LuP8Z3qRnYoPWfMFO/fhCRbJxrtnC+7gM27KmKNSvtf0wB1FKe/BZ0Fo4uCr5gMQP/oo",
-	"SGWCjGVt22dTTHOHFECjN/XnOK13dVBvGpBtN06buceq5AfadVSzHTrylpcIoj2OU5yVHL5/d3FJikrN",
-	"YZucGk3mbD5iCrtSDoQW9Jp9HFPNvH+05IrFJBO4hWnrNHXuyoL3YHP8JVqDm/ERlt59/PjJ4+Nup9Px",
-	"6X0nfBOeYuTuD6005FhBbXit9jHx56nscFdY71WfO4dyd0UV6p2bOPz0HTzI2nkb0ChzZmhCDXYi8Ppt",
-	"Vy1jszOnO+hwcFctO/VdRjvXtmXU7X76aLur/MeeSvoQlya8G6XcvpA/eWyrLx2fbkkyfJQl67JpC8JS",
-	"Qh80Mn3mNexGndmkNHOpW+sV+4ikKJ5CH+NK8C+kSY+F4lvTZmvcukCvMn+aeXt1SF6o7hRDdQmv4HFT",
-	"fLizxbTzwHfWnynbrYqlWTFtHl0/GXoTarEmDV8rBPU7ClqSCVV4wH+iGMPGM/kBRCvumuwNQaBskIEy",
-	"PtwvoWr36KA43OiACAELxb7w5yvIDXXddhS/9W8HymtdGbFlhlIlsVNzpTxyrvp2SCVbIN7hxM4Af7gp",
-	"lGYTpTwdG09/Ym0W17mfcosDkG+Lk5dVlJZUXh07qY/K8ExaKSL9l+SCJc/KuZOmE8lfL4OSq9na0WNs",
-	"txDWte5WiOrUdbX9QqDAm6roFlWalU4K7EQndxKhgUC7FTtaBivKHRvMyX+nQH6XgkUPwp1KFjda0Bq/",
-	"5SZ1EylsZNOYXXALjEMjG+QAimqW8uFG6TMCuZ5vIrA3eQWzBgqzKIppMDmxPzWxJnBY00yk1IHAd4et",
-	"dBpIeILn3+Dn2j5WwmxRHIREHz183h/rR+yLTdubTJNun8xlwlLCRIJedt73Jzjxtb1VgZ2zupC3dDzj",
-	"grUUowmMJfYAv+uzNixBCIYQ/iUzgyk2Y9h8YfRH9mVGM13PtlWXV+Op+bpeAPYYIgSoeA5x/anD2+Np",
-	"WzUZoikOj1Sv4Qz0ghrKlSZe71aNmFTYx6/CCvC6a9/vjqu1F8kEIcg7y5W7yeGvmv/Kov7Rk173cLOf",
-	"jIIB/88jh5PO897Lo28ffffkTees98PRRcOBqgKq2i46LWJ4eCvO+X1Gda2fV2VNWzfa5mE7vQqn5h3s",
-	"wunLs9XxVM/yIuJqaWf+a+mzoFqxH/Da01wO9bfMkjQr96AnT8rImAoyYthiFgwP20mZ70TmbbyfUz0k",
-	"xDYNuaneu+GEVXOW4r5LrSte8K0cgIIcKhO+jb5twjaToOawOwsfM9t+Pklse1uXAqo24/maaYlKa59/",
-	"Z3PpjttIt23w5he3eRPZnpMBN7ra6+XWO8rrsrMOEJsXX8/cmwqGWdkbe2APGFb3p3eq271LlW4IaFGn",
-	"Gz4tKnXDp2HTEdyaHGeKGyzrmbv2h9jf9yRr6kd1Isodnqkmw53aAw/zi6YwzMB3yn0NbMNQLibSN8ih",
-	"Nnx1ZrJwdy+xXh7gmFMuDOWCKV0rXZ1yM8tGqCVznVn8FdWakxbfx1uLHj7ERO/Dh/nZ0YcPnev88CHZ",
-	"OzkldAoYAGcIK8axYWNw7wpECmbGBgKWoug4jyVz8G2SuaJcqCHDRl0/tPeazBiRCyZa1uMdCNcyapTx",
-	"1NgdY9e4AVsbSrUiI4kxCqayuWkPxED87W8OCuqudtLw9KTo01fLoDx8iK89fNgmL/NmqfaSFSrIEHep",
-	"hrFFnc+2PNDeGZJiILghe5oxCEVtKxBGVcqZqpd9Up3XTSCAio2lSux3g9jcthcxuPM1EFiGgVVlihvD",
-	"hP11XNr28AjEDQk87obYeFhP77vamVK1WnCNlT8dh+JOfnT780Nf+DyMcyM4EARDRlc/4ML+Sboq7nVx",
-	"1SK61gK03QxaPnBo1doQjW7QXdWCnCTlFqwWViy3hwFSMIAN30UFJpD3KCInruytkb1uTHoxOYzJf/3n",
-	"/y0VJOw/K82CWsGdhRUwQYnKwa1gXBN7nIKM2IyLhHATEwGc4f13XP6ls8f2l4SBQtUejdhmYiyFYGOr",
-	"eyhePmY7y4BnKqaaZAuSSm2bksxsd0+RgLcF0OUnXdwdaCDJymJ4+O3LEO8Hv1ls3wzb5DSwWTNq2534",
-	"znPufBviNu/o9sDeguY63+8dd4gmoxVxrYxj9DaWlr8rt9g9II/gZRd/7cdWpRB/BRzetVa73a3IE7gY",
-	"qTjDIlVRRVHIAyxkKvGaJ8S63VJ3czjVYdtxazJ8I8dO1Tdhx9Y8451RwdFSNwlATpHW2rEX8JkP2Ycx",
-	"0bJCw9T1b/Z3NcykdFtUPCEpo7gPbKyk1FqDS+HXMLeaqrhBD/BmW7zW78PzujK/Dw85Jd8fDG7E88rU",
-	"Ns5DJVpoR2TzTID4gD6ttKSmxnaPDrUUt9fL2LbUHk9FPfkA4+o2OQm8JdteUBPGsaPSmC7wwgqbhsT7",
-	"K1Bg8sKY2DUGxtpbboowVcuBsKlxxxRl6rt2DqDpq8mUPvnNZg/6bnU3Q8TL736xv+cLXHhF8HuwrODp",
-	"QPzearXy/+Abw1Quh+R30u2Q360s2Md5N26y58RoH9+C1w47xXszPp3h+LiDvz0NfssbcMMLQiL2fieH",
-	"8SP/DhL3xPfJhX8PX7x88/Ly5RrWt01qdXCcDEmhCV0sGMVWhsDwZc0yjLHxPTcDgYdZw9NOIMArx7Wf",
-	"MVGDfUmzhJt2ARi2L/DMb9qkdqfWQFQP2Be2uXyZ1rNCl2vXtTu/V83aFcVKdzMOxFHnqZcDTJtZMVjf",
-	"7QsdjA1tw8jecF0b/eH+QNjGAUPLfEOi6cpxc9G/yhaX42vh1XeNN9/5iwO+u3h3NhCuyVebvPd3j/oL",
-	"STUqwBUZli8R6BN71andyk/5mLm2zM5rPVmAfLZ67U7NQV0ul22KP2PDFDdWH7w5ff7y7OIljimO8Tf5",
-	"v1EcgZNm/dduu9Pu4v7Gggm64FE/Omx32oeusS+69kGrqf5vUd5QP3SD33DtCpvD02sPdNMBZVujhyeY",
-	"c9fBs6XjF1cbkbKJAd+tTfC8KXovQVNtmzawH9p0FFUK9swVg9us60DUDqQiISBALo7dwZouXYOt8KrW",
-	"X2qLp2oKqwvO7NizuSJfaX4Hp2+T7AiNmqR0q2h+UUGvE9a3dIJeV91OZ3OofRM3bZpVUWfbjLHPXGba",
-	"HdeV4GhwkxcmWwO3aQEW6dGu1zy4I7cNEFrtUzrTXCSEmmbOzwvuOnfYFWHD7H770DpB62Yv6hF3vi3V",
-	"bzrdfKjcmNrrdDZcCOIvAtl9Iix4bLhIo9Y4AG+uObKzN300h/IguNQVh3S3D7mqXMVz1Hu6fVD1bqmb",
-	"ODreBb7yvYWYorC5ZCfHJO+UR6fa53a06xDeVB56Dm6Y68vjQ3kfnTUEdjYQCII6H2TtSRcY0IHIHwrp",
-	"brxo6PoCkcGKmf3wZgzLjeCJPWuM48AFqAZylRgOzedigcdkbHiMCyyumbLWPYy7IJKsB6kFFu4QoBZZ",
-	"gyS8erS5BU4GYRg3/eKGahvlFD0/UGaXciBKDTx8PLGU3gqhJeeidJsgs36G9WCp919t4GhYmmq8PRxd",
-	"ESrcVZVcAFCEpZotZ0yxNjlN8htdsDgkCD5sELHX1ItkIK7enL7YR++oFPbRFANrkWxqUAKBaxjMI7Jg",
-	"9oEwvjq0xloB6/kA8KhzFN7ijZwW3O8A1AoaynNdTmOG1ZC+4TY5yW/8LOJ3P12v03EuoG97oJl55mUt",
-	"b86+Clqeu34Hrs25b3tQ/aCPTgYiD08Agw2xB06ZR0QWPJdWKOodij18T5aBCMLxBdWa6ToQQ2sZhpui",
-	"Z/+vPsHyi2fgQabp+txBbo9lZsZy3uitBHfy1NyVJt1ZvHJQuXne2idUwHgFw3bT5NwUuxmIDH61QJOV",
-	"6+CTJPEUxktgy9oKPFKaZrbA3pXAn8klMYoKnVJ32MY36OTCSHKxoILrWTu6zW7JlhYD2PNk6dsEFsBf",
-	"gET4pF5+Z1Fe4pSD/hVvI7q52fkmrYARbso7Gu5Glq/me7jirTVXeK3VGPb0G9jJ4NRmnvMDOaleQu1z",
-	"SU19acyslBXOJyjMTHvjnfdNHXZv3aoLUfCHOVado+2D8tuGccAOnlh+CzsM6B5uH1C9hxfHHe+ynIb7",
-	"8dBf7O0yuH7t4h/sa8KoHdDTcJdu2U197jJnXiNWPdWbOGqwDVYEwLg1bLv5xJKXBkwtCUlAEsCfwfSS",
-	"bk4ugZ0qu5AuKM+v8B9lJth9cXnH5vxTmHWq54asCR0IsKHoazfkosiuqagm2+gQ4YzjV9N/DTdtrdGF",
-	"9Zut/lB9sQO7vgovs7+9hvlvKH+OSdYLYNyc+jpnludLomD3Kt1Z1EIuyvtjcSEI9j7Zdo1zz60MfXXW",
-	"LffV2sS1JUH/g/n2L8yFJVbyVPM+o7uhzSGtOQtxK4/d1sjgbWjYWqnBMBzkTZM2ci3bpYcS2ascit2P",
-	"SSYWdGrLzRrSpm6dX49f/bneDaz64H+YdHtaLD8Wmx+C/hrsaS+g+3UtN56EUXR+FsG5djb+1rhv3yZn",
-	"jCWYxnAVRXUG/JYZdzHeV2RAN8Ma9vOQ48XB/DNr34VirtbKnYkL6PeZCZgEr/ULqGaR7TxGxWiy2hXx",
-	"pXwHlpYaem0jN7IH+iuhho6o9skgvR+T485hcWaB/Nd//h8ykWogXBhVxHR6lsEH5FI00LDBZ/uWmXNG",
-	"Ew5L/PMI6VBhS5YAD+0/yU1ZwwQ5ijZwQXl4uVLvlw838D1cZdPWVlDHWuwkuqKz9ua+j1F9l+WEpHJM",
-	"0+LCQtuxzObNZqXv29K/4vP9g4Nu73G70+60u/0nnScd1yVg2gT1eSasnyL0go2N31KspPHbxW6OVXR1",
-	"gHMZswVlJVzrZyAsKyIYSyr6yH3VkeDmw83/CwAA//8=",
+	"ufCiSM7KrrMfkpKHM0Cj791oNH6LxnK+kIIJo6P+b9GM0YQp/POcGbU6mRim4F8J02PFF4ZLEfWjCzaW",
+	"ItHESLKk3JARm0jFiIJPuJi2ozjS4xmbU/iUfaHzRcqifjeO5lzweTaP+p04MqsFi/oRF4ZNmYpubuLo",
+	"YiazNMGZ65MOJzTVbEiWMybyqYiZMaLpHCb/lDFtyJgKIQ3R2XjMWEL24AXFJpmmKeGaLJiaU1jv/jMy",
+	"NCpjw4HAEakdk8zpyn/cJu8mEz7mNCXjlAOOyESmqVwSboj8zJSd3VCTaTKWCWsPRHnpAtb6SwTzRHGE",
+	"C4g+xAVK3KMcGdooLqbRDSBjQRWdM+PIcZqw+UIaJsar71kDdk7INVuR8UxqJshohZBZoGOSCf4pY7B0",
+	"ksopH8N6FKOGtckJrpqzxD0hS25mOVIHAgbdm0hV4Pnk/SlMtU+o0EumdPHFhCvEf5o+0EQxnaWGcKEN",
+	"owmRE6IyIYBidCA08g8xmRLPcsSbGTWEKsU/M02WM56yyqhEG56mMI5GtgNqKMJNm5yzTLuhAWCEiJKE",
+	"TyZMMWHISCYrID7yAUvsC0e9Xpt8z1aaUMXINVsYHI8akjKqDekdkZnMlLZE5YBkKx5RHAk6B3IFRGkB",
+	"VRrZPjoedyaP6BFr9UbdpHU0fsJaT2ln1DqcdFkvORofjx7RKI7m9MsbJqZmFvV7x8coK/7fXeAGY5gC",
+	"IP73L4PBl163NRh8efzywz/+3sA9cXRJ9fVp8p7C11VWOUVyAG4N1ddtv7gFvJwvzeAAURyBXHHFkqgP",
+	"XByu8O+KTaJ+9LeDQocc2F/1gZ0/uomjL62pbLlB8ekLBFAxvZBCM2Tub2hybsUX/jWWwjCBf9LFIuVj",
+	"CoAfLJQcpWz+j39pWEWAYFifoTyFCWaFIkCiJ5JpAvpgTs3YMTaC2CcLJRdMmRUZRFwsMjOIgEXmXGun",
+	"wphSEoTvl2CCjR95TMLMURwtJOg2FfWjA3w3uvkQR1ZbRP2jDqhAbpBDTsVnmvLEg15QdGbMQvcPDmZU",
+	"JFxMmWqP5dxjQh9w+13Lf3ezK3ne2xGsoilzR4hCWBpNJ1LNWUKkIiPF6LUGic1SZpmIa5LIcTZnwjwj",
+	"Q4uyIQF6a8LoeEbkZMIQeDLhLE1A5Xx38e7MkmcJ+orI0b/Y2LiPpGCoysySj1kgtDFBfKKYG2K1+oJR",
+	"04ZVP5dikvLxndmH6mti9PXHTvf1z//rsPtj7+Ln7568/a736ofL88O33e+fvgCIqBrP+GeWEApKjF4j",
+	"i5E5mEBQaRrtX07npwWdcXz/9c5UBlFs5V/dN43HDnWBIgfYWagjyB434cJjZAaWSjFFJ4AKaWZMkaVU",
+	"10ztw/oDT+KnlrXrrdywN4HtPjgIfQAE/ZVUI54kTNyRuO9Eas1ipgHUmXQmL3Fgk6W6/vj5+kn3p6vX",
+	"37/+tvVJHaEz4BZNwOAAMirkPSzIW0C6K2kn+Rf3RVZnnoFaVqeMMoPLACWYSJTY+6XPKSg5QdOXIPv3",
+	"oL81U+BaTShPWWK5CxyNZ07mnWZKYIVWTL958kPv7eMfn/509P2jy+7Z8Xnn+T9DGh2XVa2F1k+DGusW",
+	"Ctd+fW/kKi22vEQg2oh5/wzV3Jk0r2Qmkj9BzeWGk33h2pRZ/qhA55kErwlA2hWFQpqW/eI+cHgmwVmf",
+	"WS0lvQZC7ueaj8CHtDzvBQPx+J6uUkmTSynfUDVl9+10cE1SGBe8ZipIt3P05PjxIzJaGVZWHt1AeTiY",
+	"iJHSfr0zRhf2y5aRsmW/vG8b0bQqU3AvHY/ZwmhE7QVTn/mYXQn6mfKUjlJ2fyqBa6JnmUEfIJFLURby",
+	"AJcOCJIFUOyKzfCbe5ZyF5qCx4CMShSfzgwRctkn1sCWlodWFqxOQg0dUc0KobQqEX4vjam4YZrsTbI0",
+	"jUkqx9dgqhWjSUuKdLXfJmfSzGD4JdVEG6lA59joi0Kkbw0+nzMy5Z+ZqNgJ1PmtPCWwyUgEyQNEyaWU",
+	"b6lYOSdf35klCnkmGgK8uU0/2NEtfwLiUj7nhlAI2bVfKBekS2wAWpLFXuinSUnmVKzyIXfmHkUNa+G0",
+	"9+WqVUEhNhovMPDnUPBK0MzMpOK/sruanwsmEkKde+LJSDUZRCduChyrT75hVDFFBlmnczi+Ziv8gw2i",
+	"sjXqFnQrAXkLgS8++gpumAsOQVhBUnHZqCqvxELJMdMadM1LYbhZ3RGzlXwE2SXzgLqgyIqEaZNQ/Zdl",
+	"pRc4VMWcuGLFYLDdPaoA5Gu2arnPv0Iku2Rp2nKxLDjFTnOOGBlThSkwmZmYsPa0Taggwwoyh25lzdml",
+	"+3Wpr4TOFgupDEvesoTTS0Tl3YXOVG06St1zO2oLZumTcGAYsCJu3eNQ3HIwyRzgJEjz3QUv/7yFn7fw",
+	"u6/lvACxh9XVDduYjXJDYi4qS6bMWNxNaJYaTKxRkVAFXF2e57mcLzLDyAg/QvwWHijaHRvC6AWgXwqb",
+	"EjGZEqUUHHlhp4JgeiCGfrphm1wwmwUd04UG0wV/c2GUTLIxwGCTkz7PnMqlpZWHdsansyiOMuFNUin5",
+	"HLxYziDG0ZcWjNn6TBVmZWBwi5g3OIX9+6L43j54baez/7gqJr2Jo+cYa0PkgdybJBzAp+l7m1DjMAcm",
+	"w+NaYhvRZSRRGbhEglAi2DL3+Kkm1KXlW9kCfxc2aEGlKxim8gqJGDn6hqu36bl+dJHN51RxbXFOjaHj",
+	"GUvIp4wqw1QKyg34FQgx4Z+B7GnKjE1MoWdviX+aRP2onk0Azl4Eyy1g2cznjiNvcjh/a+B2/ClnKsAY",
+	"pu0trixYMaGplugYcaGNshyk99sEBhjPqKJjcCGu/tHpdDphvnzvqNPZjwHVQqLfSKeMjOj4Grj6mjHg",
+	"TfCz+HUZ23dHaDkJXslzxz5LvVsyujkXHRJt8zA/+vfKA7nHPq3ts+W/OGp9yMG2aU5MV2ZKy4Z9tXcL",
+	"ihs1UqN0AFooSS0rI/oVA9KyBH4ZCvbF2JGGZayz1Xed039J/vZfJ6sz3lmeXXS+nL36YfnuUv769oVc",
+	"vn0l+Zvn3y3gneT1mfrp15MvF68WP5+KTnUf4tFWErxgKbOCfe5S+rcUcGA+F88Y6bJtmOXNtycC6c3T",
+	"oLgbUROo4ufa/li6pCvttvz6RWYzyGqWprKbHW61IylTRkWNwvl0TUR+xVma5EmxCqEFqybGQXapN1qV",
+	"Vd/T9kMVW37YKnQ/zqj1mJSEWBH8HV4GaSsgNTbhomkepvwmH2DAZia9MfPLsNtSnzKmVrmTVbZj7s0d",
+	"bFhBk1Pxjf0qfPTezhU++sHNGz577WC4CZBcXRvucbhfyd75q+fk0dNOd9+mo9yC+6CHeWJRgG4KqOwh",
+	"/DWMyfDABj4AvI18hnaDkuQ7w2WaODI3bQeW1VLAHLFngiYOfs1o2rSBGEgsMu0M3yPg2FWtrfcbI3ld",
+	"5z//4zpZldfDkCHkdZns8no3ottlXOBk766jD1WEODCaMHAqwA6AgnuBaNJNTLwqbK7LqywWEGPYoghu",
+	"yIQLrmcseUaGIktTV8LADVEUHRuwyEwkFdQpRtGf917CTRzB1zalZtVTGZ3+g1rhhB3Aaz2AUzFriCk4",
+	"lkBEAMG+9owM9SwziVwK94XLXvl1OVXgpdQCF0f+o4po+p93oFMN2ee4oG/8EGt+v8gnrhLWIaSJsO8y",
+	"s8jMWwi+p6ypmmJufwpd+gV63SwhSaZ86YnKRIVseYz2y2+RYV/Arey2yTn7zETGyFSxJen2/gP8VPh+",
+	"xShKsQcQwfqI3918iCMOnuRcT/NM/ePve++Pzh9dPvln56fez0ffPHoRxZGSiGuqNQen1gTxWuRRFjj5",
+	"bml1eQzCy7rAL6gy2juYbgisHTBsrre5Thbdl7isHA6qFF2hbUg2FSkEcxV8tRUndX4rPDbr9lmsrdM9",
+	"OTJLKqhAcYnLQ8zvwOgl5juXKTsphr2Jt6rFnKQl0ApCl0BroP/OoFmV+bwYOKfdOtAcrUqAeXYrgeUf",
+	"3h6oy9WCebmtSTzPl+nom2Mzzrl7vTpA/mzQBQvOxnY/nH3BWIUKYiW1kTnvKvdVsTSNYIFMwi9ludh9",
+	"yiCI2kjSALSyNQ5ALpvl4IdbkBeQD7QNSFEjr08vuTlrZPQZofpiBAEX7OnR8WPi8k952UpcuF9yQthn",
+	"pla5d4NVDbid0PvyZZ1T/tcvOoJwn4oxOol0wbGiRLvaLqYN5ivW76VHX79q6RZxCbhYQWCCOyFupBj9",
+	"4wWTi7RiLu6VRDUB8jSrwvuyof4pts4fTOgZEULQkcyMfUHvbFSDALPJqOY0/21DchSiqxIwcjzOlGIJ",
+	"kaISXYSMU0NBwEnrLbmfdM/moSwWhj+13LZg6zQZEhvf7VtSuvxwGZCNjLrJ7LtprPVfZ2QBOa8vL9+X",
+	"ynrD+VEEJlLNqbHVy4c9mzSxhc3HT58GZc5WXiqFzrkE1cqqZ1IZojFntvJIu+YCEegIVMbFWhHcpt2v",
+	"zk9twS1PmDB8wpnePtst5XpbIOq1OSIjMNQbItILmalxo7++ZCOyqDjsYyl0lhpWjazQq9ZqnHuQz49e",
+	"Pvr2yXedN72zox8eXTy56kSFmvuhS3qd3iOXqixWlak0ivH/BWbcJG2ppgf2fX3wqduC7+tqbrPbq3Gp",
+	"ZQJsh3mr17uG9S7hsZ8a8Oj01LVwdRYFEDV8VKPSWzoYmUpLjgVgtORQWETv4EhY7gAn4grGuHHUqU2c",
+	"JIppHa62mc83UXNrliXwRN0CEPNNXO13Rao8PZbiM1Mad6sQ2kwJDSEnoVMK+h2LZS2z16JQ57SfgJYC",
+	"iFud41b36LLztH/Y6XeO273Dzs/gFdsayDWvha98s7rSbm8j0+pj72zy0/WT7g9zeAUlanNFWRRHUk2p",
+	"cLv7OI5U04+PX3/qvZn/9JR+szZs9VU9u20mwBfSUJurGSuWcKOjfrcXR0mmcO63Ouof9w5BNWdKPJcZ",
+	"xLw9YFTFp1OmYK1gShe8JuBl1Yfm8GDrum+5K1SiXc2nELmGSKkBa2oTT/l5CZ/Vxr0Dw9ScY7WjtWZ7",
+	"QfAYu3Jt+IOOcBt2uB+kqGBAakfHczPWiZHKH+Qoy8wGFsuNZUINaxk+Z7sojYAxG/LGolgrOITu5W0g",
+	"rQdn3fQF06/X1L6eWBdlH76y2ANZzvwJab9JeEL2bL0Bep9JlrL98hpqkrYZb2WN/7y0hhdFquXWm2X2",
+	"46r8rkdJ+Kb1M+RS6NKZkyBgrGqBTWt6F8JQ8eS2LcvmM7Y6YCa0hQBujOV1gkyUnGOm1J5JwujgD+13",
+	"Nvppuc7auAz7VlVXbfkoeHWdUfyRjcjV+ZtS1b/z0F97nUcSqmcjSVWyi1+4o3KsIeKrbccmmAQqdGuo",
+	"Y+oCX2P3wEP1LqujWZkY3t7n61hn8teLEHVs5w7uQaDLbUVjCFObXGBmvuVO/fFEk1TKa5Lya0aGgPmh",
+	"q4xgCRmtCCVXb05f4KkVqpgfnY6V1OWRdZm+W2kYbBk/Otp0cu2k9TNt/dppPf3Y+vBbN350dPP3LfJe",
+	"bNPDX2+4Ns27qej7A/MC18VEsCXYRhTUqvdvY+tfKoYWFOtf1h1yJve+nKFO2RcqO0Ldf5sj9CGOipoG",
+	"S5F60OQzIw3ZUAAiP5Vmg5gqH+yUWEF/vCGlEgJXBeA91ZpQTYZjW5GBBUuMWhcAPkSAcj/A5WRTqk1D",
+	"AHK3Ao4trlVVLSJGSotbp7Au1uRM7PNCcfVt8XXhnj7QbTJ0HuSQ7H3KWMaS/ZgMHV+DCxo4pgPhPFN7",
+	"ehtdUHtCZh/8z9xbJXvUV97hvrjfggy2KvfLBXIOhigOJCoMNfxpIDfDnbZSCoy9z2ctnp3n8xfPngcT",
+	"FE9fOpiKJyceOkeXH7mZXUJs2BREWh8Za1bT1B5i82cUwx0LF4Juixt77aPu/1dx43FZVfaOun8VbWnB",
+	"aLBkW8i2YV2WHErkcB29ePTPJ+c/dd4ePj/+5vHZ0x9O7rNaEge6lNcMVvEEInQZ7MNt3csivTZ5S9WU",
+	"C01mLE0INeSw+x8wshvHDd0Fp8RtkkPgBQzDPqFzog0Au5GNG3nLlk9miiV2v8r7D74gcRtT33yob/M5",
+	"EdzJMjVL+0vcvKqWF2OxoGafhkSqxGaKdjODmRJ1M1hN4gJEHqBGw5HLVEUzTaeKTalhxPKkrZGOCUvp",
+	"AsvsaZq2xqkcX8fosYpsPrIFRzYN5tzWxpDytnmfSv7Ff1sF+bn9ASE16FCnaYM2hSnDDYJHR9Hmzidl",
+	"CKuzOkthT/WAjfWTxkDYOU9Tbo8zlaGwC70lHAFeqmCclfFfmqvXtCOyudVLyEMe4SU8hMA08lU5/m3Y",
+	"KXSyXWYRX8iBSprNKU9d144kw5Au45XSDnxxF3NfwHOC3wQPXrp5gkcXxZTB0ytujTpIXmOYk5d5W08L",
+	"JWM5o6WjB3OaMFvTdcuk8P9Yib+albhVarhIi4IBYCIpVRzylLlDprdP5eaM8YdTuZsVag40atayGvuq",
+	"ujSfuKJJyV6HZMJwcJitHtHlxKyVhFtCtnnDD+Co5F22ydj27b7bnBi556MbDSXggbTVIMLnoRrD6Nm3",
+	"nrInWizIoPNmXBupVmWiPPkDllduqPyCp00FoM8Imy/MynFIKHE6xjpJTtO8xjcoCb5dqdYGxVVDbVmT",
+	"bcftUklTzjmg9rsl7porKH+cSTt+jpkH2jLbMzIExWrL2K0XV2yUKJlNZ/nB5uouCFNNy0b9XMvE+NMz",
+	"Ffn2/Vtim8fvxhgVy8yQKV1UPLhN/ky3CRWBhdisloEdbL+Ee92u0ltTMx6CGDeN5aRIyKzNwzRsEJZB",
+	"Xp8RuWkyfuuOBVmzUQXcf23bRbkmF0X1VHHOcizFhE/xVZvnyKszbSTTJmChbDHfkmvk+zU2q3Av7+Fk",
+	"2U77D02Orz/HESrMkqaqCHxR68o+RSEvBlsWNWrkS2x0rjMlmnPt5RDTb1RwQdgXNs6s3Pko8xZJ93V5",
+	"6X+nr9mpeJo1j7FzH/5ikZK8e07hDp7lprw6aup7TSJ8DfnKOxZauJrY+qr5tMePPoBSmSBjWdsx2hQO",
+	"3SF70Oh3/Xv83bv6tjcNyLYbsc0sZZX3A+1azdnWJXmDUATRnj0qDoYO37+7uCRFFeqwTU6NJnM2HzGF",
+	"PTwHQgt6zT6OqWbek1pyxWKSCdwStTWoOnd6wc+w2wMlWoND8hGW3n38+Mnj426n0/E7A04iJzzFoN+f",
+	"0GlIz4Iu8aruY+IPj9nP3aEBrw/doZu7a69QGd3E4dB38DVrh4tAzcyZoQk12KLBK71dVY9N7JzuoNjB",
+	"sbXs1HfJ8FwFl1G3+1Gr7U71n3sE60NcmvBulHJbSv6Yta0gdXy6JT/xUZZMzqbdC0sJfdDI9JnXsBt1",
+	"ZpPSzKVurf/sY5ei3gsdjyvBv5AmPRaKb02brXEAA73K/NHt7UUoeRG+UwzVJbyCx02R5M5m1M4D46w/",
+	"QPcHimV8kqCuqTYPVz8XexOqtSaVXytm9bsTWpIJVdjeYKIYwxY9+fFLK/+a7A1Bwmx8gkI/3C/hbvfA",
+	"ojja6YAIAQv1QBEKVLAdKr/tOH/r3w602bpSaMsdpWpop/dKOelcF+6QlrZAvMOJnUX+cFNo0SZKeTo2",
+	"nn3FmjCuc8flFsc/3xbnTqsoLenAOnZSH9DhAbxSMPsvyQVLnpXTLk3nsb9e8iXXu7WD19hsIqzN3a2Y",
+	"1unvavOJQKM3Ve8tqjQrHX/YiU7ueEUDgXYrsrQMVpRZNtiX/045gF0KJT0IdyqV3GhSa/yW29hNpLCh",
+	"TmMOwi0wDq1ukCkoKmPKJzmlzxvker6JwN4GFswaKMyiwKbB5MT+5MeaSGJNK5VS/wXfR7fSZyHhCR72",
+	"g59re2IJswV2ECN99PB5B60fsS92C8BkmnT7ZC4TlhImEnS78w5JwfG27Y0a7JzVhbyl4xkXrKUYTeBb",
+	"YtsXuI50wxKEYAjhXzIzmJ0zhs0XRn9kX2Y00/VEXXV5NZ6ar+uEYM9cQsSKhy7XH7G8PZ62VaYhmuLw",
+	"/PgazkC3qKH0aeL1btWISYUdDyusAK87v8idwWsvkglCkPfgK/fdw181/5VF/aMnve7hZscZBQP+n4cS",
+	"J53nvZdH3z767smbzlnvh6OLhlNiBVS1HXlaBPXwVpzz+4zqWuezypq2btrNw8aDFU7Ne/2F05dnq+Op",
+	"niBGxNUy1vzX0rCgWrFz8toTaQ71t0ybNCv3oCNRysiYCjJi2IwXDA/bSZnvROZtvJ9TPSTENg25qaC8",
+	"4ZRYc9riK9ZyF6X5HuK3gSu9u19QUEllwt9DYLvYzSRoP2xZw8fM9u9PEtsf2KWKqh2Kvmb6otLv6I9s",
+	"V91xY+peOuT5FW/evLYHfcDlrnbFudtO9iXMviHf66Cz6ff10rGpepmV3bkH9pRldW98pyLiu5QMh4AW",
+	"RcPh06JsOHwatmjBbdFxprjBGqO56zSJrZRPsqZ2Xiei3EybajLcqRPzML/oC+MUfKfcBcL2ZuViIn1/",
+	"IWrjX0fawl++xOJ9gGNOuTCUC6Z0rY52ys0sG6GazZVu8VdU6wNbjI+3Rj18iKnjhw/zA7QPHzrf++FD",
+	"sndySugUMADeFJavY2/M4IobCDXMjA0ELEXRcR6M5uDbtHVFDVFDho3GYmivkJkxIhdMtKzLPBCu49Yo",
+	"46mxu9WuzQV2hpRqRUYSgxxMjnPTHoiB+NvfHBTUXa2l4elJ0eawloJ5+BBfe/iwTV7mfWntfTZUkCFu",
+	"hg1jizqfrnmgvTclxUBwQ/Y0YxDL2sYpjKqUM1WvQaU6r9lAABUbS5XYcYPg3jZjMbjBNhBYAoIlboob",
+	"w4T9dVzaSPEIxC0OPKeH2HhY3zBwhTyl0rngGjF/rA/FnfzoagOGvgp7GOdWdCAIxpyudsHlDSbpqrhC",
+	"x1Wq6Fq31XYzaPmHQ6vWhmi1g0a2FuQkKXe7tbBi7T98IAUD2PBdVGACeY8icuLKFh7Z68akF5PDmPzX",
+	"f/7fUjHE/rPSLKgV3IFgAROUqBzcysY1sWc7yIjNuEgINzERwBk+AMDlXzrLbX9JGChU7dGIzTfGUgg2",
+	"trqH4uVvtg8PuLZiqkm2IKnUtoXLzDZHFQm4awBdfuzG3UEHkqwshoffvgzxfvCbxfbNsE1OA0M2o7Y5",
+	"jG/c507gIW7zhngP7C107pKBveMO0WS0Iq5rdIx+ydLyd+UWwQfkEbzsArj92KoU4q/gw7vuarfrFYkG",
+	"F2QVB2qkKio4CnmAhUwl3qiFWLc7924Opzps53NNhm/k2Kn6JuzYAmy8nis4E+smAcgp0lo79gI+8zH/",
+	"MCZaVmiYulbZ/lqMmZRu04snJGUUt5uNlZRaF3Yp/BrmVlMVNxgC3myH3Pp9hF5X5vcRIqfkO47BjYRe",
+	"mdq+g6hEC+2IbJ4JEB/Qp5Xu39TYRt2hluL2Jh/bAdzjqShuH2Bg3iYngQtluzNqwjj2nxrTBd4NYvOY",
+	"eFUICkxelBO7HsxYCMxNEedqORA2t+6Yokx919MCNH01G9Mnv9n0Q9+t7maIePndL/b3fIELrwh+D5YV",
+	"PB2I31utVv4fjDFM5XJIfifdDvndyoJ9nDc+J3tOjPbxLXjtsFO8N+PTGX4fd/C3p8Fvea9zeEFIxN7v",
+	"5DB+5N9B4p74NsPw7+GLl29eXr5cw/q2x68OzrYhKTShiwWj2AkSGL6sWYYx3jHAzUDgcdvw6BUI8Mpx",
+	"7WfM9GBb1yzhpl0Ahj0cPPObNqldXzYQ1S4DhW0u31v2rNDl2jVIz6+ws3ZFsdLdmANx1Hnq5QDzblYM",
+	"1vdGQwdjQ5M1sjdcd2PBcH8gbPeEoWW+IdF05bi56PZlK93xtfCWwcZLBv0dDd9dvDsbCNcSrU3e+7tf",
+	"/YWwGhXgigzL9zX0ib1q1hYHpHzMXFdr57WeLEA+W712p+agLpfLNsWfsWuM+1YfvDl9/vLs4iV+U/Qf",
+	"aPJ/ozgCJ836r912p93FDZIFE3TBo3502O60D11fZHTtg8Zc/d+i/O6C0A1+w7Wrsg6P0j3QTaelbX0g",
+	"HqfOXQfPlo5fXLVFyiYGfLc2wcOv6L0EPclt3sEOtOlcrBTsmatMt2nbgaidjkVCQChdnAGENV26dmTh",
+	"Vbm/1BZP1RRWFxwgsgeFRb7S/A5U32XaERo1SelW1/xOiF4nrJjpBB3Aup3O5qD8Jm7adauizjZlY5+5",
+	"zLQ7OyzB0eAmL4q2Bm7TAizSo11v1HDnfxsgtNqndMC6yCg1zbwsNpx3mztPYd2sTRptAMpvS1rfaB1Q",
+	"RTXkzpfY+s2smw+VO2t7nc6GK1n8VSy7T4Tllg1XmdSaG+DdQUd29qZBcygPgmt18ZPu9k+uKpchHfWe",
+	"bv+oervXTRwd7wJf+eZIzFzYHLUTb5K3G6RT7VM+2vVdbypOPQfvzPUs8hG+D9oa4j0bHwSxno+99qSL",
+	"F+hA5A+FdHeONLS4gYBhxcx+eDeJ5UZw0J41hnfgGVTju0poh1Z1scCjPDZqxgUWF31Zox+GYxBg1mPX",
+	"Agt3iFuLZEISXv7a3O8ng+iMm35xcbgNfopmJSizSzkQpc4jPsxYSm+c0MBzUbrPkVn3wzq21Lu1Np40",
+	"LE01XuqOHgoV7rJQLgAowlLNljOmWJucJvmdOlh0EsQkNrbYa2qiMhBXb05f7KPTVIoGaYrxtkg2dVaB",
+	"eDaM8RFZMPtAGF+GWmOtgPV8XHjUOQovV0dOC27NAGoFbfq5Lmc3w7JL38acnOR3rhZhvZ+u1+k4z9C3",
+	"ZtDMPPOylre8XwWN5F1PBtc83rdmqA7og5aByKMWwGBDSIJT5oGSBc9lG4o6iqI2wJNlIIIofUG1ZroO",
+	"xNBahuGmoNr/q0+wrOMZOJZpuj6lkJtpmZmxnDc6McGtSDUvpkl3Fq8cBIHx92wVWfuEChgvtthumpz3",
+	"YjcZkcGvFmiych18kiSewngNb1lbgaNK08yW97sC/DO5JEZRoVPqzv/4bqZcGEkuFlRwPWtHt9lu2dIG",
+	"AfuyLH0LxQL4C5AIn+vLb43KS6dy0L/ifVA3NzvfZRYwwk15o8Pdc/PVfA9XFLbmErW1GsMeyAM7GZws",
+	"zVOBICfVa8B9iqmpd46ZlZLF+QSFmWlHVaSEqG1qU3zr1mOIgj/Nseocbf8ov+8ZP9jBE8vvwYcPuofb",
+	"P6jehIzfHe+ynIYbCtFf7O3ycf3iyz/Z14SvdkBPw23GZTf1uUuoeY1Y9VRv4qjBNlgRAOPWsBvn801e",
+	"GjDjJCQBSQB/BrNOujnnBHaq7EK6WN1ld2xWqtiUcenI5rRUmIyqp4ysCR0IsKHoazekqMiuGaom2+gQ",
+	"4YzjV9N/DfeXrdGF9fvC/lR9sQO7vpJqxJOEiT+mYf4byp9jkvUCGDdnxM6Z5fmSKNgtTHc8tpCL8rZZ",
+	"XAiCvdG3XePccytDX511y72/NnFtSdD/ZL79C3NhiZU81bzP6O69c0hrzkLcymO3RTZ4xxy2f2owDAd5",
+	"Y6eNXMt26fNE9ipHcvdjkokFndoytoZsqlvn1+NXf6p4A6s++B8m3Z4Wyw/l5kewvwZ72mv9fl3LjSdh",
+	"FJ2fcXCunY2/NW7nt8kZYwmmMVyhUZ0Bv2XGXTf4FRnQzbCG/TzkeHUz/8zad6GYK8Fyh+8C+n1mAibB",
+	"yxIDqllkO49RMZqsdkV8Kd+BJauGXtvIjeyB/kqooSOqfTJI78fkuHNYnIUg//Wf/4dMpBoIF0YVMZ2e",
+	"ZTCAXIoGGjb4bN8yc85owmGJ/z5COlTYSibAQ/vf5KasYYIcRRu4oPx5uYDvlw83MB6usmnHKyiELTYY",
+	"XS1ae3NvyoZdlhOSyjFNi2sgbVc1mzeblca3FYHF8P2Dg27vcbvT7rS7/SedJx3Xo2DaBPV5JqyfIvSC",
+	"jY3faayk8dvFbo5VdHWAcxmzdWYlXOtnICwrIhhLKvrIjepIcPPh5v8FAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

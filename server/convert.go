@@ -15,10 +15,10 @@ import (
 
 func (s *handler) task(t store.Task) gen.Task {
 	out := gen.Task{
-		Id:             t.ID,
+		ID:             t.ID,
 		CompletedAt:    utcPtr(t.CompletedAt),
 		CreatedAt:      t.CreatedAt.UTC(),
-		OrganizationId: t.OrgID,
+		OrganizationID: t.OrgID,
 		Status:         gen.TaskStatus(t.Status),
 		Title:          t.Title,
 		Totals: gen.Totals{
@@ -28,11 +28,11 @@ func (s *handler) task(t store.Task) gen.Task {
 		},
 		TriggeredBy: gen.TriggeredBy(t.TriggeredBy),
 		Url:         s.publicURL + "/tasks/" + t.ID,
-		WorkerId:    t.WorkerID,
+		WorkerID:    t.WorkerID,
 	}
 	if t.CreatedByUserID != "" {
 		u := t.CreatedByUserID
-		out.CreatedByUserId = &u
+		out.CreatedByUserID = &u
 	}
 	if !t.Status.Terminal() {
 		out.CompletedAt = nil
@@ -42,7 +42,7 @@ func (s *handler) task(t store.Task) gen.Task {
 
 func turn(t store.Turn) gen.Turn {
 	return gen.Turn{
-		Id:               t.ID,
+		ID:               t.ID,
 		CompletedAt:      utcPtr(t.CompletedAt),
 		Credits:          t.Credits,
 		DurationMs:       t.DurationMs,
@@ -55,7 +55,7 @@ func turn(t store.Turn) gen.Turn {
 		StartedAt:        t.AcceptedAt.UTC(),
 		Status:           string(t.Status),
 		StructuredOutput: object(t.StructuredOutput),
-		TaskId:           t.TaskID,
+		TaskID:           t.TaskID,
 	}
 }
 
@@ -72,7 +72,7 @@ func (s *handler) worker(c service.Created) gen.Worker {
 	t := c.Turn
 	created := c.Worker.CreatedAt.Unix()
 	w := gen.Worker{
-		Id:               c.Worker.ID,
+		ID:               c.Worker.ID,
 		Object:           gen.WorkerObjectWorker,
 		CreatedAt:        &created,
 		OutputText:       t.OutputText,
@@ -81,7 +81,7 @@ func (s *handler) worker(c service.Created) gen.Worker {
 		StructuredOutput: object(t.StructuredOutput),
 		Files:            []gen.WorkerFile{},
 		Sources:          []gen.Source{},
-		Metadata:         gen.WorkerMetadata{TaskId: t.TaskID, TurnId: t.ID, Seq: int32(t.Seq)},
+		Metadata:         gen.WorkerMetadata{TaskID: t.TaskID, TurnID: t.ID, Seq: int32(t.Seq)},
 		Url:              s.publicURL + "/workers/" + c.Worker.ID,
 	}
 	switch t.Status {
@@ -96,7 +96,7 @@ func (s *handler) worker(c service.Created) gen.Worker {
 	}
 	if t.OutputText != "" {
 		w.Output = append(w.Output, gen.OutputMessage{
-			Id:      "msg_" + t.ID,
+			ID:      "msg_" + t.ID,
 			Type:    gen.OutputMessageTypeMessage,
 			Role:    gen.OutputMessageRoleAssistant,
 			Status:  gen.OutputMessageStatusCompleted,

@@ -215,7 +215,7 @@ echo "exec saw $n earlier inputs"
 	if w.OutputText != "exec saw 0 earlier inputs" || w.Error != nil {
 		t.Errorf("first turn: %q %+v", w.OutputText, w.Error)
 	}
-	w2 := s.create(s.alice, gen.CreateTask{Input: "second", TaskId: &w.Metadata.TaskId}).JSON200
+	w2 := s.create(s.alice, gen.CreateTask{Input: "second", TaskID: &w.Metadata.TaskID}).JSON200
 	if w2.OutputText != "exec saw 1 earlier inputs" {
 		t.Errorf("second turn: %q", w2.OutputText)
 	}
@@ -223,7 +223,7 @@ echo "exec saw $n earlier inputs"
 	if bad.Error == nil || !strings.Contains(bad.Error.Message, "model endpoint refused the request") || strings.Contains(bad.Error.Message, "warming") {
 		t.Errorf("failing command: %+v", bad.Error)
 	}
-	if got := s.retrieve(s.alice, bad.Metadata.TaskId); got.Task.Status != gen.TaskStatusError {
+	if got := s.retrieve(s.alice, bad.Metadata.TaskID); got.Task.Status != gen.TaskStatusError {
 		t.Errorf("task status %s", got.Task.Status)
 	}
 }
@@ -278,7 +278,7 @@ func TestServesItsSpec(t *testing.T) {
 func TestAnswersArePrivate(t *testing.T) {
 	t.Parallel()
 	s := setup(t, options{})
-	id := s.create(s.alice, gen.CreateTask{Input: "private"}).JSON200.Metadata.TaskId
+	id := s.create(s.alice, gen.CreateTask{Input: "private"}).JSON200.Metadata.TaskID
 	for _, c := range []struct{ user, method, path string }{
 		{"usr_alice", "GET", "/api/tasks/" + id},
 		{"usr_alice", "GET", "/api/tasks"},

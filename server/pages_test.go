@@ -165,8 +165,8 @@ func TestTaskPage(t *testing.T) {
 	t.Parallel()
 	s := setup(t, options{})
 	first := s.create(s.alice, gen.CreateTask{Input: "Summarise the quarterly report in three bullets."})
-	id := first.JSON200.Metadata.TaskId
-	s.create(s.alice, gen.CreateTask{Input: "Now translate the summary into Spanish.", TaskId: &id})
+	id := first.JSON200.Metadata.TaskID
+	s.create(s.alice, gen.CreateTask{Input: "Now translate the summary into Spanish.", TaskID: &id})
 	want := s.retrieve(s.alice, id)
 	if len(want.Turns) != 2 || want.Task.Status != gen.TaskStatusCompleted {
 		t.Fatalf("the task is not two completed turns: %+v", want)
@@ -228,14 +228,14 @@ func TestTaskPageRefreshes(t *testing.T) {
 	if !res.JSON200.Running {
 		t.Fatalf("the turn is not running after the wait limit: %+v", res.JSON200)
 	}
-	openTask(t, tab, s, res.JSON200.Metadata.TaskId, s.keys["usr_alice"])
+	openTask(t, tab, s, res.JSON200.Metadata.TaskID, s.keys["usr_alice"])
 	browse(t, tab, "wait for the task", chromedp.WaitVisible(chromedp.ID("turn-1-status")))
 	if got := shown(t, tab, "task-status"); got != "pending" && got != "running" {
 		t.Fatalf("#task-status shows %q while the turn runs", got)
 	}
 	browse(t, tab, "wait for the turn to complete",
 		chromedp.WaitVisible(chromedp.CSS(`#turn-1-status[data-status="completed"]`)))
-	want := s.retrieve(s.alice, res.JSON200.Metadata.TaskId)
+	want := s.retrieve(s.alice, res.JSON200.Metadata.TaskID)
 	if got := shown(t, tab, "task-status"); got != "completed" {
 		t.Errorf("#task-status shows %q, want completed", got)
 	}
@@ -252,7 +252,7 @@ func TestTaskPageRefreshes(t *testing.T) {
 func TestTaskPageProblems(t *testing.T) {
 	t.Parallel()
 	s := setup(t, options{})
-	id := s.create(s.alice, gen.CreateTask{Input: "Count the rows."}).JSON200.Metadata.TaskId
+	id := s.create(s.alice, gen.CreateTask{Input: "Count the rows."}).JSON200.Metadata.TaskID
 	const wrongKey = "hnd_not_a_key_of_this_server"
 	wrong := problemFor(t, s, "/api/tasks/"+id, wrongKey)
 	missing := problemFor(t, s, "/api/tasks/tsk_missing", s.keys["usr_alice"])
@@ -292,7 +292,7 @@ func TestTaskPageEscapesOutput(t *testing.T) {
 	t.Parallel()
 	s := setup(t, options{})
 	const markup = `<script>alert(1)</script> <img src=x onerror=alert(2)> <b>bold</b>`
-	id := s.create(s.alice, gen.CreateTask{Input: markup}).JSON200.Metadata.TaskId
+	id := s.create(s.alice, gen.CreateTask{Input: markup}).JSON200.Metadata.TaskID
 	want := s.retrieve(s.alice, id)
 	if !strings.Contains(want.Turns[0].OutputText, "<script>alert(1)</script>") {
 		t.Fatalf("the output does not carry the markup: %q", want.Turns[0].OutputText)
@@ -417,7 +417,7 @@ func TestPageRoutes(t *testing.T) {
 
 	// The task page holds no data: a task's content never reaches it from
 	// the server.
-	id := s.create(s.alice, gen.CreateTask{Input: "A secret plan for the quarter."}).JSON200.Metadata.TaskId
+	id := s.create(s.alice, gen.CreateTask{Input: "A secret plan for the quarter."}).JSON200.Metadata.TaskID
 	if _, body := get("GET", "/tasks/"+id); strings.Contains(body, "secret") {
 		t.Errorf("the task page carries the task's content: %s", body)
 	}

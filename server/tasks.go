@@ -29,11 +29,11 @@ func (h handlers) CreateTask(ctx context.Context, req gen.CreateTaskRequestObjec
 	if req.Body.Budget != nil {
 		p.Budget = string(*req.Body.Budget)
 	}
-	if req.Body.TaskId != nil {
-		p.TaskID = *req.Body.TaskId
+	if req.Body.TaskID != nil {
+		p.TaskID = *req.Body.TaskID
 	}
-	if req.Body.WorkerId != nil {
-		p.WorkerID = *req.Body.WorkerId
+	if req.Body.WorkerID != nil {
+		p.WorkerID = *req.Body.WorkerID
 	}
 	if req.Params.IdempotencyKey != nil {
 		p.IdempotencyKey = *req.Params.IdempotencyKey
@@ -47,26 +47,26 @@ func (h handlers) CreateTask(ctx context.Context, req gen.CreateTaskRequestObjec
 
 // RetrieveTask implements GET /api/tasks/{taskId}.
 func (h handlers) RetrieveTask(ctx context.Context, req gen.RetrieveTaskRequestObject) (gen.RetrieveTaskResponseObject, error) {
-	task, list, err := h.s.svc.RetrieveTask(ctx, principal(ctx).OrgID, req.TaskId)
+	task, list, err := h.s.svc.RetrieveTask(ctx, principal(ctx).OrgID, req.TaskID)
 	if err != nil {
-		return nil, about(err, subject{task: req.TaskId})
+		return nil, about(err, subject{task: req.TaskID})
 	}
 	return retrieveOK{Task: h.s.task(task), Turns: turns(list)}, nil
 }
 
 // ListTurns implements GET /api/tasks/{taskId}/turns.
 func (h handlers) ListTurns(ctx context.Context, req gen.ListTurnsRequestObject) (gen.ListTurnsResponseObject, error) {
-	_, list, err := h.s.svc.RetrieveTask(ctx, principal(ctx).OrgID, req.TaskId)
+	_, list, err := h.s.svc.RetrieveTask(ctx, principal(ctx).OrgID, req.TaskID)
 	if err != nil {
-		return nil, about(err, subject{task: req.TaskId})
+		return nil, about(err, subject{task: req.TaskID})
 	}
-	return gen.ListTurns200JSONResponse{TaskId: req.TaskId, Items: turns(list)}, nil
+	return gen.ListTurns200JSONResponse{TaskID: req.TaskID, Items: turns(list)}, nil
 }
 
 // ArchiveTask implements DELETE /api/tasks/{taskId}.
 func (h handlers) ArchiveTask(ctx context.Context, req gen.ArchiveTaskRequestObject) (gen.ArchiveTaskResponseObject, error) {
-	if err := h.s.svc.ArchiveTask(ctx, principal(ctx), req.TaskId); err != nil {
-		return nil, about(err, subject{task: req.TaskId})
+	if err := h.s.svc.ArchiveTask(ctx, principal(ctx), req.TaskID); err != nil {
+		return nil, about(err, subject{task: req.TaskID})
 	}
 	return gen.ArchiveTask200JSONResponse{Archived: true}, nil
 }
@@ -78,8 +78,8 @@ func (h handlers) ListTasks(ctx context.Context, req gen.ListTasksRequestObject)
 		p.Limit = *req.Params.Limit
 	}
 	p.Limit = min(max(p.Limit, 1), 100) // the validator refuses others; this guards --validate=off
-	if req.Params.WorkerId != nil {
-		p.WorkerID = *req.Params.WorkerId
+	if req.Params.WorkerID != nil {
+		p.WorkerID = *req.Params.WorkerID
 	}
 	if req.Params.Status != nil {
 		p.Status = store.Status(*req.Params.Status)

@@ -23,7 +23,7 @@ func TestCreateNewTask(t *testing.T) {
 	s := setup(t, options{})
 	res := s.create(s.alice, gen.CreateTask{Input: "Summarise the quarterly report."})
 	w := res.JSON200
-	taskID := w.Metadata.TaskId
+	taskID := w.Metadata.TaskID
 	if !strings.HasPrefix(taskID, "tsk_") || len(taskID) != 30 {
 		t.Errorf("task id %q is not tsk_<ULID>", taskID)
 	}
@@ -33,8 +33,8 @@ func TestCreateNewTask(t *testing.T) {
 	if w.Status != gen.WorkerStatusCompleted || w.Running || w.Error != nil || w.IncompleteDetails != nil {
 		t.Errorf("worker = %+v, want completed without error", w)
 	}
-	if w.Metadata.Seq != 1 || !strings.HasPrefix(w.Metadata.TurnId, "trn_") || !strings.HasPrefix(w.Id, "wrk_") {
-		t.Errorf("metadata = %+v, worker id %q", w.Metadata, w.Id)
+	if w.Metadata.Seq != 1 || !strings.HasPrefix(w.Metadata.TurnID, "trn_") || !strings.HasPrefix(w.ID, "wrk_") {
+		t.Errorf("metadata = %+v, worker id %q", w.Metadata, w.ID)
 	}
 	if w.OutputText == "" || len(w.Output) != 1 || w.Output[0].Content[0].Text != w.OutputText {
 		t.Errorf("output = %q / %+v", w.OutputText, w.Output)
@@ -48,8 +48,8 @@ func TestCreateNewTask(t *testing.T) {
 
 	got := s.retrieve(s.alice, taskID)
 	task := got.Task
-	if task.Id != taskID || task.WorkerId != w.Id || task.OrganizationId != "org_a" ||
-		task.CreatedByUserId == nil || *task.CreatedByUserId != "usr_alice" || task.TriggeredBy != gen.TriggeredByApi {
+	if task.ID != taskID || task.WorkerID != w.ID || task.OrganizationID != "org_a" ||
+		task.CreatedByUserID == nil || *task.CreatedByUserID != "usr_alice" || task.TriggeredBy != gen.TriggeredByApi {
 		t.Errorf("task = %+v", task)
 	}
 	if task.Status != gen.TaskStatusCompleted || task.CompletedAt == nil {
@@ -62,7 +62,7 @@ func TestCreateNewTask(t *testing.T) {
 		t.Fatalf("%d turns", len(got.Turns))
 	}
 	turn := got.Turns[0]
-	if turn.Id != w.Metadata.TurnId || turn.Seq != 1 || turn.Status != "completed" || turn.OutputText != w.OutputText ||
+	if turn.ID != w.Metadata.TurnID || turn.Seq != 1 || turn.Status != "completed" || turn.OutputText != w.OutputText ||
 		turn.Role != "user" || turn.InputTokens == 0 || turn.OutputTokens == 0 || turn.CompletedAt == nil {
 		t.Errorf("turn = %+v", turn)
 	}
@@ -74,13 +74,13 @@ func TestCreateNewTask(t *testing.T) {
 func TestClientChosenTaskIDAndFollowUps(t *testing.T) {
 	t.Parallel()
 	s := setup(t, options{})
-	first := s.create(s.alice, gen.CreateTask{Input: "Plan a trip to Lisbon.", TaskId: ptr("trip-2026")}).JSON200
-	if first.Metadata.TaskId != "trip-2026" || first.Metadata.Seq != 1 {
+	first := s.create(s.alice, gen.CreateTask{Input: "Plan a trip to Lisbon.", TaskID: ptr("trip-2026")}).JSON200
+	if first.Metadata.TaskID != "trip-2026" || first.Metadata.Seq != 1 {
 		t.Fatalf("metadata = %+v", first.Metadata)
 	}
-	second := s.create(s.alice, gen.CreateTask{Input: "Now make it three days.", TaskId: ptr("trip-2026"), WorkerId: ptr(first.Id)}).JSON200
-	if second.Metadata.Seq != 2 || second.Id != first.Id {
-		t.Fatalf("follow-up metadata = %+v worker %s", second.Metadata, second.Id)
+	second := s.create(s.alice, gen.CreateTask{Input: "Now make it three days.", TaskID: ptr("trip-2026"), WorkerID: ptr(first.ID)}).JSON200
+	if second.Metadata.Seq != 2 || second.ID != first.ID {
+		t.Fatalf("follow-up metadata = %+v worker %s", second.Metadata, second.ID)
 	}
 	if second.OutputText == first.OutputText {
 		t.Error("the follow-up's output ignores the history")
@@ -99,7 +99,7 @@ func TestClientChosenTaskIDAndFollowUps(t *testing.T) {
 	if err != nil || turns.JSON200 == nil {
 		t.Fatalf("list turns: %v %s", err, turns.Body)
 	}
-	if turns.JSON200.TaskId != "trip-2026" || len(turns.JSON200.Items) != 2 || turns.JSON200.Items[1].Id != second.Metadata.TurnId {
+	if turns.JSON200.TaskID != "trip-2026" || len(turns.JSON200.Items) != 2 || turns.JSON200.Items[1].ID != second.Metadata.TurnID {
 		t.Errorf("list turns = %+v", turns.JSON200)
 	}
 }
@@ -112,11 +112,11 @@ func TestConcurrentFollowUpsKeepOrder(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			s.create(s.alice, gen.CreateTask{Input: fmt.Sprintf("number %d [delay=10ms]", i), TaskId: &first.Metadata.TaskId})
+			s.create(s.alice, gen.CreateTask{Input: fmt.Sprintf("number %d [delay=10ms]", i), TaskID: &first.Metadata.TaskID})
 		})
 	}
 	wg.Wait()
-	got := s.retrieve(s.alice, first.Metadata.TaskId)
+	got := s.retrieve(s.alice, first.Metadata.TaskID)
 	if len(got.Turns) != n+1 {
 		t.Fatalf("%d turns, want %d", len(got.Turns), n+1)
 	}
@@ -136,11 +136,11 @@ func TestConcurrentFollowUpsKeepOrder(t *testing.T) {
 func TestTaskIDsAreTheOrganizationsOwn(t *testing.T) {
 	t.Parallel()
 	s := setup(t, options{})
-	b := s.create(s.eve, gen.CreateTask{Input: "org_b's order", TaskId: ptr("order-17")}).JSON200
-	a := s.create(s.alice, gen.CreateTask{Input: "org_a's order", TaskId: ptr("order-17")}).JSON200
-	if a.Metadata.Seq != 1 || b.Metadata.Seq != 1 || a.Id == b.Id {
+	b := s.create(s.eve, gen.CreateTask{Input: "org_b's order", TaskID: ptr("order-17")}).JSON200
+	a := s.create(s.alice, gen.CreateTask{Input: "org_a's order", TaskID: ptr("order-17")}).JSON200
+	if a.Metadata.Seq != 1 || b.Metadata.Seq != 1 || a.ID == b.ID {
 		t.Fatalf("creates of order-17: org_a %+v (worker %s), org_b %+v (worker %s); want two new tasks",
-			a.Metadata, a.Id, b.Metadata, b.Id)
+			a.Metadata, a.ID, b.Metadata, b.ID)
 	}
 	if got := s.retrieve(s.alice, "order-17"); len(got.Turns) != 1 || got.Turns[0].Input != "org_a's order" {
 		t.Errorf("org_a's order-17 = %+v", got.Turns)
@@ -151,7 +151,7 @@ func TestTaskIDsAreTheOrganizationsOwn(t *testing.T) {
 	if res, _ := s.do("usr_eve", "DELETE", "/api/tasks/order-17", "", ""); res.StatusCode != 200 {
 		t.Fatalf("org_b archives its order-17: %d", res.StatusCode)
 	}
-	if got := s.create(s.alice, gen.CreateTask{Input: "more", TaskId: ptr("order-17")}).JSON200; got.Metadata.Seq != 2 {
+	if got := s.create(s.alice, gen.CreateTask{Input: "more", TaskID: ptr("order-17")}).JSON200; got.Metadata.Seq != 2 {
 		t.Errorf("org_a's follow-up after org_b archived its own: seq %d, want 2", got.Metadata.Seq)
 	}
 }
@@ -161,11 +161,11 @@ func TestFollowUpRules(t *testing.T) {
 	s := setup(t, options{})
 	w := s.create(s.alice, gen.CreateTask{Input: "hello"}).JSON200
 	other := s.create(s.alice, gen.CreateTask{Input: "another worker"}).JSON200
-	taskID := w.Metadata.TaskId
+	taskID := w.Metadata.TaskID
 
 	// A worker that is not the task's: permanent 409.
 	res, p := s.do("usr_alice", "POST", "/api/tasks", "application/json",
-		fmt.Sprintf(`{"input":"again","taskId":%q,"workerId":%q}`, taskID, other.Id))
+		fmt.Sprintf(`{"input":"again","taskId":%q,"workerId":%q}`, taskID, other.ID))
 	if res.StatusCode != http.StatusConflict || res.Header.Get("X-Should-Retry") != "false" || !strings.Contains(p.Detail, taskID) {
 		t.Errorf("worker mismatch: %d %q %+v", res.StatusCode, res.Header.Get("X-Should-Retry"), p)
 	}
@@ -179,7 +179,7 @@ func TestFollowUpRules(t *testing.T) {
 		}
 	}
 	// Another organization's worker: 404.
-	res, _ = s.do("usr_eve", "POST", "/api/tasks", "application/json", fmt.Sprintf(`{"input":"steal","workerId":%q}`, w.Id))
+	res, _ = s.do("usr_eve", "POST", "/api/tasks", "application/json", fmt.Sprintf(`{"input":"steal","workerId":%q}`, w.ID))
 	if res.StatusCode != http.StatusNotFound {
 		t.Errorf("other org's worker: %d", res.StatusCode)
 	}
@@ -204,7 +204,7 @@ func TestArchive(t *testing.T) {
 	t.Parallel()
 	s := setup(t, options{})
 	w := s.create(s.alice, gen.CreateTask{Input: "to archive"}).JSON200
-	id := w.Metadata.TaskId
+	id := w.Metadata.TaskID
 	for _, who := range []struct {
 		user   string
 		status int
@@ -227,7 +227,7 @@ func TestArchive(t *testing.T) {
 	if len(list.JSON200.Items) != 0 {
 		t.Errorf("archived task still listed: %+v", list.JSON200.Items)
 	}
-	if got := s.retrieve(s.alice, id); got.Task.Id != id {
+	if got := s.retrieve(s.alice, id); got.Task.ID != id {
 		t.Error("archived task not retrievable")
 	}
 	if res, _ := s.do("usr_alice", "DELETE", "/api/tasks/tsk_missing", "", ""); res.StatusCode != 404 {
@@ -250,12 +250,12 @@ func TestListTasks(t *testing.T) {
 	s := setup(t, options{})
 	var ids []string
 	w0 := s.create(s.alice, gen.CreateTask{Input: "task 0"}).JSON200
-	ids = append(ids, w0.Metadata.TaskId)
+	ids = append(ids, w0.Metadata.TaskID)
 	for i := 1; i < 5; i++ {
-		ids = append(ids, s.create(s.alice, gen.CreateTask{Input: fmt.Sprintf("task %d", i), WorkerId: &w0.Id}).JSON200.Metadata.TaskId)
+		ids = append(ids, s.create(s.alice, gen.CreateTask{Input: fmt.Sprintf("task %d", i), WorkerID: &w0.ID}).JSON200.Metadata.TaskID)
 	}
 	failed := s.create(s.bob, gen.CreateTask{Input: "broken [fail]"}).JSON200
-	ids = append(ids, failed.Metadata.TaskId)
+	ids = append(ids, failed.Metadata.TaskID)
 	s.create(s.eve, gen.CreateTask{Input: "other org"})
 	slices.Reverse(ids) // newest first
 
@@ -269,7 +269,7 @@ func TestListTasks(t *testing.T) {
 		}
 		pages++
 		for _, task := range res.JSON200.Items {
-			seen = append(seen, task.Id)
+			seen = append(seen, task.ID)
 		}
 		if res.JSON200.NextCursor == nil {
 			break
@@ -280,12 +280,12 @@ func TestListTasks(t *testing.T) {
 		t.Errorf("pages %d, listed %v, want %v", pages, seen, ids)
 	}
 
-	res, _ := s.alice.ListTasksWithResponse(context.Background(), &gen.ListTasksParams{WorkerId: &w0.Id})
+	res, _ := s.alice.ListTasksWithResponse(context.Background(), &gen.ListTasksParams{WorkerID: &w0.ID})
 	if len(res.JSON200.Items) != 5 {
 		t.Errorf("by worker: %d tasks", len(res.JSON200.Items))
 	}
 	res, _ = s.alice.ListTasksWithResponse(context.Background(), &gen.ListTasksParams{Status: ptr(gen.TaskStatusError)})
-	if len(res.JSON200.Items) != 1 || res.JSON200.Items[0].Id != failed.Metadata.TaskId {
+	if len(res.JSON200.Items) != 1 || res.JSON200.Items[0].ID != failed.Metadata.TaskID {
 		t.Errorf("by status error: %+v", res.JSON200.Items)
 	}
 	res, _ = s.eve.ListTasksWithResponse(context.Background(), nil)
@@ -301,13 +301,13 @@ func TestListTasks(t *testing.T) {
 func TestIsolation(t *testing.T) {
 	t.Parallel()
 	s := setup(t, options{})
-	id := s.create(s.alice, gen.CreateTask{Input: "secret plans"}).JSON200.Metadata.TaskId
+	id := s.create(s.alice, gen.CreateTask{Input: "secret plans"}).JSON200.Metadata.TaskID
 	for _, path := range []string{"/api/tasks/" + id, "/api/tasks/" + id + "/turns"} {
 		if res, p := s.do("usr_eve", "GET", path, "", ""); res.StatusCode != 404 || strings.Contains(p.raw, "secret") {
 			t.Errorf("eve GET %s: %d %s", path, res.StatusCode, p.raw)
 		}
 	}
-	if got := s.retrieve(s.bob, id); got.Task.Id != id {
+	if got := s.retrieve(s.bob, id); got.Task.ID != id {
 		t.Error("a user of the same organization cannot read the task")
 	}
 }
@@ -319,7 +319,7 @@ func TestFailedTurn(t *testing.T) {
 	if w.Status != gen.WorkerStatusCompleted || w.Running || w.Error == nil || w.Error.Code == "" || w.Error.Message == "" {
 		t.Fatalf("worker = %+v", w)
 	}
-	got := s.retrieve(s.alice, w.Metadata.TaskId)
+	got := s.retrieve(s.alice, w.Metadata.TaskID)
 	if got.Task.Status != gen.TaskStatusError || got.Turns[0].Status != "error" || got.Task.CompletedAt == nil {
 		t.Errorf("task %s turn %s", got.Task.Status, got.Turns[0].Status)
 	}
@@ -336,7 +336,7 @@ func TestBudgetStop(t *testing.T) {
 	if w.OutputText == "" || *w.Usage.Credits > 10 {
 		t.Errorf("partial output %d chars, credits %d (cap 10)", len(w.OutputText), *w.Usage.Credits)
 	}
-	got := s.retrieve(s.alice, w.Metadata.TaskId)
+	got := s.retrieve(s.alice, w.Metadata.TaskID)
 	if got.Task.Status != gen.TaskStatusAborted || got.Turns[0].Status != "aborted" {
 		t.Errorf("task %s turn %s", got.Task.Status, got.Turns[0].Status)
 	}
@@ -354,12 +354,12 @@ func TestWaitLimitAnswersRunning(t *testing.T) {
 	if !w.Running || (w.Status != gen.WorkerStatusRunning && w.Status != gen.WorkerStatusPending) || w.Usage != nil {
 		t.Fatalf("worker = %+v, want still running", w)
 	}
-	got := s.retrieve(s.alice, w.Metadata.TaskId)
+	got := s.retrieve(s.alice, w.Metadata.TaskID)
 	if got.Task.CompletedAt != nil || got.Task.Status == gen.TaskStatusCompleted {
 		t.Errorf("task %s completedAt %v while running", got.Task.Status, got.Task.CompletedAt)
 	}
 	eventually(t, 10*time.Second, "the turn completes after the answer", func() bool {
-		return s.retrieve(s.alice, w.Metadata.TaskId).Task.Status == gen.TaskStatusCompleted
+		return s.retrieve(s.alice, w.Metadata.TaskID).Task.Status == gen.TaskStatusCompleted
 	})
 }
 
@@ -368,7 +368,7 @@ func TestCallerHangsUp(t *testing.T) {
 	s := setup(t, options{})
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	_, err := s.alice.CreateTaskWithResponse(ctx, nil, gen.CreateTask{Input: "keep going [delay=1s]", TaskId: ptr("hangup")})
+	_, err := s.alice.CreateTaskWithResponse(ctx, nil, gen.CreateTask{Input: "keep going [delay=1s]", TaskID: ptr("hangup")})
 	if err == nil {
 		t.Fatal("the call should have been cut by its context")
 	}
@@ -402,12 +402,12 @@ func TestIdempotency(t *testing.T) {
 		if a == nil || a.JSON200 == nil {
 			t.Fatalf("a retry failed: %+v", a)
 		}
-		if a.JSON200.Metadata.TurnId != answers[0].JSON200.Metadata.TurnId || a.JSON200.Status != gen.WorkerStatusCompleted ||
+		if a.JSON200.Metadata.TurnID != answers[0].JSON200.Metadata.TurnID || a.JSON200.Status != gen.WorkerStatusCompleted ||
 			a.JSON200.OutputText != answers[0].JSON200.OutputText {
 			t.Errorf("retry answered %+v, first %+v", a.JSON200.Metadata, answers[0].JSON200.Metadata)
 		}
 	}
-	got := s.retrieve(s.alice, answers[0].JSON200.Metadata.TaskId)
+	got := s.retrieve(s.alice, answers[0].JSON200.Metadata.TaskID)
 	if len(got.Turns) != 1 {
 		t.Errorf("%d turns ran for one idempotency key", len(got.Turns))
 	}
@@ -426,7 +426,7 @@ func TestIdempotency(t *testing.T) {
 	}
 	// Keys are per API key: bob's "pay-1" is his own.
 	res, _ = s.bob.CreateTaskWithResponse(context.Background(), key("pay-1"), gen.CreateTask{Input: "something else"})
-	if res.JSON200 == nil || res.JSON200.Metadata.TaskId == answers[0].JSON200.Metadata.TaskId {
+	if res.JSON200 == nil || res.JSON200.Metadata.TaskID == answers[0].JSON200.Metadata.TaskID {
 		t.Errorf("another key's idempotency key collided: %d %s", res.StatusCode(), res.Body)
 	}
 }
@@ -434,7 +434,7 @@ func TestIdempotency(t *testing.T) {
 func TestStoreDownAnswers500And503(t *testing.T) {
 	t.Parallel()
 	s := setup(t, options{})
-	id := s.create(s.alice, gen.CreateTask{Input: "before the outage"}).JSON200.Metadata.TaskId
+	id := s.create(s.alice, gen.CreateTask{Input: "before the outage"}).JSON200.Metadata.TaskID
 	_ = server.CloseDatabase(s.server)
 	res, p := s.do("usr_alice", "GET", "/api/tasks/"+id, "", "")
 	if res.StatusCode != 500 || strings.Contains(p.Detail, "sql") || p.RequestID == "" {
@@ -457,7 +457,7 @@ func TestNULNeverReachesTheDatabase(t *testing.T) {
 		t.Run(fmt.Sprintf("validation off %v", off), func(t *testing.T) {
 			t.Parallel()
 			s := setup(t, options{noValidation: off})
-			id := s.create(s.alice, gen.CreateTask{Input: "a task"}).JSON200.Metadata.TaskId
+			id := s.create(s.alice, gen.CreateTask{Input: "a task"}).JSON200.Metadata.TaskID
 			res, p := s.do("usr_alice", "POST", "/api/tasks", "application/json", `{"input":"a\u0000b"}`)
 			if res.StatusCode != 400 || !slices.Contains(p.pointers(), "body:/input") {
 				t.Errorf("input with U+0000: %d %+v", res.StatusCode, p)

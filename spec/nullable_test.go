@@ -20,13 +20,13 @@ func TestNullAndAbsent(t *testing.T) {
 	now := time.Date(2026, 5, 14, 9, 30, 0, 0, time.UTC)
 
 	task := gen.Task{
-		Id: "tsk_1", CreatedAt: now, OrganizationId: "org_1",
+		ID: "tsk_1", CreatedAt: now, OrganizationID: "org_1",
 		Status: gen.TaskStatusRunning, Title: "t", TriggeredBy: gen.TriggeredByApi,
-		Url: "http://127.0.0.1:8080/tasks/tsk_1", WorkerId: "wrk_1",
+		Url: "http://127.0.0.1:8080/tasks/tsk_1", WorkerID: "wrk_1",
 	}
 	turn := gen.Turn{
-		Id: "trn_1", Input: "hi", Role: "user", Seq: 1, StartedAt: now,
-		Status: "running", TaskId: "tsk_1",
+		ID: "trn_1", Input: "hi", Role: "user", Seq: 1, StartedAt: now,
+		Status: "running", TaskID: "tsk_1",
 	}
 	m := roundTrip(t, task)
 	for _, k := range []string{"completedAt", "createdByUserId"} {
@@ -44,7 +44,7 @@ func TestNullAndAbsent(t *testing.T) {
 	// Set values come through as values.
 	user := "usr_1"
 	task.CompletedAt = &now
-	task.CreatedByUserId = &user
+	task.CreatedByUserID = &user
 	turn.StructuredOutput = &map[string]interface{}{"answer": 42.0}
 	m = roundTrip(t, task)
 	if m["completedAt"] != "2026-05-14T09:30:00Z" || m["createdByUserId"] != "usr_1" {
@@ -57,10 +57,10 @@ func TestNullAndAbsent(t *testing.T) {
 
 	// Worker: required nullable members are null, optional usage is absent.
 	w := gen.Worker{
-		Id: "wrk_1", Object: gen.WorkerObjectWorker, Status: gen.WorkerStatusRunning, Running: true,
+		ID: "wrk_1", Object: gen.WorkerObjectWorker, Status: gen.WorkerStatusRunning, Running: true,
 		Output: []gen.OutputMessage{}, Messages: []map[string]interface{}{}, Files: []gen.WorkerFile{},
 		Sources:  []gen.Source{},
-		Metadata: gen.WorkerMetadata{TaskId: "tsk_1", TurnId: "trn_1", Seq: 1}, Url: "u",
+		Metadata: gen.WorkerMetadata{TaskID: "tsk_1", TurnID: "trn_1", Seq: 1}, Url: "u",
 	}
 	m = roundTrip(t, w)
 	for _, k := range []string{"created_at", "structured_output", "error", "incomplete_details"} {

@@ -272,7 +272,7 @@ func printCreated(w io.Writer, v createdView) error {
 	wk := v.Worker
 	fmt.Fprintf(tw, "task\t%s\n", oneLine(v.TaskID, 0))
 	fmt.Fprintf(tw, "turn\t%s (seq %d)\n", oneLine(v.TurnID, 0), v.Seq)
-	fmt.Fprintf(tw, "worker\t%s\n", oneLine(wk.Id, 0))
+	fmt.Fprintf(tw, "worker\t%s\n", oneLine(wk.ID, 0))
 	fmt.Fprintf(tw, "status\t%s\n", oneLine(string(wk.Status), 0))
 	if wk.Usage != nil {
 		var parts []string
@@ -312,13 +312,13 @@ func printCreated(w io.Writer, v createdView) error {
 func printTask(w io.Writer, v *gen.TaskWithTurns) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	t := v.Task
-	fmt.Fprintf(tw, "task\t%s\n", oneLine(t.Id, 0))
+	fmt.Fprintf(tw, "task\t%s\n", oneLine(t.ID, 0))
 	fmt.Fprintf(tw, "title\t%s\n", oneLine(t.Title, 100))
 	fmt.Fprintf(tw, "status\t%s\n", oneLine(string(t.Status), 0))
-	fmt.Fprintf(tw, "worker\t%s\n", oneLine(t.WorkerId, 0))
+	fmt.Fprintf(tw, "worker\t%s\n", oneLine(t.WorkerID, 0))
 	created := humanTime(t.CreatedAt)
-	if t.CreatedByUserId != nil {
-		created += " by " + oneLine(*t.CreatedByUserId, 0)
+	if t.CreatedByUserID != nil {
+		created += " by " + oneLine(*t.CreatedByUserID, 0)
 	}
 	fmt.Fprintf(tw, "created\t%s\n", created)
 	if t.CompletedAt != nil {
@@ -338,7 +338,7 @@ func printTask(w io.Writer, v *gen.TaskWithTurns) error {
 func printTurns(w io.Writer, turns []gen.Turn) error {
 	for _, tr := range turns {
 		head := fmt.Sprintf("\nturn %d  %s  %s  %s  %d→%d tokens  %s", tr.Seq, oneLine(tr.Status, 0),
-			countOf(tr.Credits, "credit"), humanMillis(tr.DurationMs), tr.InputTokens, tr.OutputTokens, oneLine(tr.Id, 0))
+			countOf(tr.Credits, "credit"), humanMillis(tr.DurationMs), tr.InputTokens, tr.OutputTokens, oneLine(tr.ID, 0))
 		if _, err := fmt.Fprintln(w, head); err != nil {
 			return fmt.Errorf("write output: %w", err)
 		}
@@ -360,8 +360,8 @@ func printTaskTable(w io.Writer, tasks []gen.Task, next string) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tSTATUS\tTURNS\tCREDITS\tCREATED\tWORKER\tTITLE")
 	for _, t := range tasks {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\n", oneLine(t.Id, 0), oneLine(string(t.Status), 0),
-			t.Totals.TurnCount, t.Totals.Credits, humanTime(t.CreatedAt), oneLine(t.WorkerId, 0), oneLine(t.Title, 50))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\n", oneLine(t.ID, 0), oneLine(string(t.Status), 0),
+			t.Totals.TurnCount, t.Totals.Credits, humanTime(t.CreatedAt), oneLine(t.WorkerID, 0), oneLine(t.Title, 50))
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("write output: %w", err)

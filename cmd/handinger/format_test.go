@@ -179,7 +179,7 @@ func TestPrintCreated(t *testing.T) {
 	t.Parallel()
 	credits, ms := int64(5), int64(2410)
 	v := createdView{TaskID: "tsk_1", TurnID: "trn_1", Seq: 2, Worker: gen.Worker{
-		Id: "wrk_1", Status: gen.WorkerStatusCompleted, OutputText: "Line one.\nLine two.",
+		ID: "wrk_1", Status: gen.WorkerStatusCompleted, OutputText: "Line one.\nLine two.",
 		Usage: &gen.Usage{Credits: &credits, DurationMs: &ms},
 	}}
 	var buf bytes.Buffer
@@ -192,7 +192,7 @@ func TestPrintCreated(t *testing.T) {
 		}
 	}
 
-	v.Worker = gen.Worker{Id: "wrk_1", Status: gen.WorkerStatusRunning, Running: true,
+	v.Worker = gen.Worker{ID: "wrk_1", Status: gen.WorkerStatusRunning, Running: true,
 		Error:             &gen.WorkerError{Code: "runtime_error", Message: "exit status 1"},
 		IncompleteDetails: &gen.IncompleteDetails{Reason: gen.IncompleteDetailsReasonBudget}}
 	buf.Reset()
@@ -210,12 +210,12 @@ func TestPrintTaskAndTable(t *testing.T) {
 	t.Parallel()
 	created := time.Date(2026, 5, 14, 9, 30, 0, 0, time.UTC)
 	user, next := "usr_1", "cur_2"
-	task := gen.Task{Id: "tsk_1", Title: "Summarise\nthe report", Status: gen.TaskStatusCompleted, WorkerId: "wrk_1",
-		CreatedAt: created, CompletedAt: &created, CreatedByUserId: &user, Url: "https://handinger.com/tasks/tsk_1",
+	task := gen.Task{ID: "tsk_1", Title: "Summarise\nthe report", Status: gen.TaskStatusCompleted, WorkerID: "wrk_1",
+		CreatedAt: created, CompletedAt: &created, CreatedByUserID: &user, Url: "https://handinger.com/tasks/tsk_1",
 		Totals: gen.Totals{Credits: 12, DurationMs: 5230, TurnCount: 2}}
 	turns := []gen.Turn{
-		{Id: "trn_1", Seq: 1, Status: "completed", Input: "Summarise the report", OutputText: "Done.", Credits: 1, InputTokens: 3, OutputTokens: 1},
-		{Id: "trn_2", Seq: 2, Status: "running", Input: "More"},
+		{ID: "trn_1", Seq: 1, Status: "completed", Input: "Summarise the report", OutputText: "Done.", Credits: 1, InputTokens: 3, OutputTokens: 1},
+		{ID: "trn_2", Seq: 2, Status: "running", Input: "More"},
 	}
 	var buf bytes.Buffer
 	if err := printTask(&buf, &gen.TaskWithTurns{Task: task, Turns: turns}); err != nil {

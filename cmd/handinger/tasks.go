@@ -219,10 +219,10 @@ Pretty output shows the task id, the status, the output text and the usage.`,
 			}
 			body := gen.CreateTask{Input: input}
 			if workerID != "" {
-				body.WorkerId = &workerID
+				body.WorkerID = &workerID
 			}
 			if taskID != "" {
-				body.TaskId = &taskID
+				body.TaskID = &taskID
 			}
 			if budget != "" {
 				b := gen.Budget(budget)
@@ -416,7 +416,7 @@ func newTasksTurnsCommand(o *clientOptions) *cobra.Command {
 				return err // the client's errors name the operation and the task
 			}
 			return s.print(raw, func(w io.Writer) error {
-				if _, err := fmt.Fprintf(w, "task %s: %s\n", oneLine(turns.TaskId, 0), countOf(int64(len(turns.Items)), "turn")); err != nil {
+				if _, err := fmt.Fprintf(w, "task %s: %s\n", oneLine(turns.TaskID, 0), countOf(int64(len(turns.Items)), "turn")); err != nil {
 					return fmt.Errorf("write output: %w", err)
 				}
 				return printTurns(w, turns.Items)

@@ -105,7 +105,7 @@ func TestTasksCommands(t *testing.T) {
 		// Global flags before the subcommand.
 		out := mustRun(t, withFlags(auth, "--format", "json", "tasks", "create", "--input", "hello from the CLI")...)
 		w := decode[gen.Worker](t, out)
-		id := w.Metadata.TaskId
+		id := w.Metadata.TaskID
 		if id == "" || w.Status != gen.WorkerStatusCompleted || !strings.HasSuffix(out, "}\n") {
 			t.Fatalf("create: %+v\n%s", w, out)
 		}
@@ -176,11 +176,11 @@ func TestTasksCommands(t *testing.T) {
 	t.Run("list one page, a cursor and all pages", func(t *testing.T) {
 		t.Parallel()
 		first := decode[gen.Worker](t, mustRun(t, withFlags(auth, "tasks", "create", "--input", "list me")...))
-		worker := first.Id
-		ids := []string{first.Metadata.TaskId}
+		worker := first.ID
+		ids := []string{first.Metadata.TaskID}
 		for i := range 2 {
 			w := decode[gen.Worker](t, mustRun(t, withFlags(auth, "tasks", "create", "--input", fmt.Sprint("list me too ", i), "--worker-id", worker)...))
-			ids = append(ids, w.Metadata.TaskId)
+			ids = append(ids, w.Metadata.TaskID)
 		}
 
 		got := mustRun(t, withFlags(auth, "tasks", "list", "--worker-id", worker, "--format", "json")...)
@@ -201,7 +201,7 @@ func TestTasksCommands(t *testing.T) {
 			t.Fatalf("--limit 1: %+v", one)
 		}
 		second := decode[gen.TaskList](t, mustRun(t, withFlags(auth, "tasks", "list", "--worker-id", worker, "--limit", "1", "--cursor", *one.NextCursor)...))
-		if len(second.Items) != 1 || second.Items[0].Id == one.Items[0].Id {
+		if len(second.Items) != 1 || second.Items[0].ID == one.Items[0].ID {
 			t.Errorf("--cursor did not read the next page: %+v after %+v", second.Items, one.Items)
 		}
 
@@ -240,7 +240,7 @@ func TestTasksCommands(t *testing.T) {
 	t.Run("archive", func(t *testing.T) {
 		t.Parallel()
 		w := decode[gen.Worker](t, mustRun(t, withFlags(auth, "tasks", "create", "--input", "archive me")...))
-		id := w.Metadata.TaskId
+		id := w.Metadata.TaskID
 		out := mustRun(t, withFlags(auth, "tasks", "archive", id)...)
 		if a := decode[gen.DeleteTaskResponse](t, out); !a.Archived || !strings.HasSuffix(out, "\n") {
 			t.Errorf("archive: %q", out)
@@ -248,7 +248,7 @@ func TestTasksCommands(t *testing.T) {
 		if out := mustRun(t, withFlags([]string{"tasks", "archive", id, "--format", "pretty"}, auth...)...); out != "archived "+id+"\n" {
 			t.Errorf("archive --format pretty = %q", out)
 		}
-		if l := decode[gen.TaskList](t, mustRun(t, withFlags(auth, "tasks", "list", "--worker-id", w.Id)...)); len(l.Items) != 0 {
+		if l := decode[gen.TaskList](t, mustRun(t, withFlags(auth, "tasks", "list", "--worker-id", w.ID)...)); len(l.Items) != 0 {
 			t.Errorf("an archived task is still listed: %+v", l.Items)
 		}
 		if y := mustRun(t, withFlags(auth, "tasks", "archive", id, "--format", "yaml")...); y != "archived: true\n" {
@@ -354,7 +354,7 @@ func TestTasksEnvironment(t *testing.T) {
 	t.Setenv("HANDINGER_API_KEY", p.key)
 	t.Setenv("HANDINGER_BASE_URL", p.url)
 	out := mustRun(t, "tasks", "create", "--input", "from the environment", "--task-id", "cli-env")
-	if w := decode[gen.Worker](t, out); w.Metadata.TaskId != "cli-env" {
+	if w := decode[gen.Worker](t, out); w.Metadata.TaskID != "cli-env" {
 		t.Errorf("create with the environment: %s", out)
 	}
 
@@ -474,7 +474,7 @@ func TestTasksBinary(t *testing.T) {
 	}
 
 	out, errs := handinger("an input from stdin", "tasks", "create", "--input", "-", "--task-id", "cli-bin")
-	if w := decode[gen.Worker](t, out); w.Metadata.TaskId != "cli-bin" || w.Status != gen.WorkerStatusCompleted {
+	if w := decode[gen.Worker](t, out); w.Metadata.TaskID != "cli-bin" || w.Status != gen.WorkerStatusCompleted {
 		t.Errorf("create: %s", out)
 	}
 	if errs != "" {

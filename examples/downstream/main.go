@@ -31,5 +31,5 @@ func main() {
 		fmt.Fprintf(os.Stderr, "status %d: %s\n", res.StatusCode(), res.Body)
 		os.Exit(1)
 	}
-	fmt.Printf("task %s: %s\n", res.JSON200.Metadata.TaskId, res.JSON200.OutputText)
+	fmt.Printf("task %s: %s\n", res.JSON200.Metadata.TaskID, res.JSON200.OutputText)
 }

@@ -62,20 +62,20 @@ func exampleTask() api.TaskWithTurns {
 	user := "usr_example"
 	return api.TaskWithTurns{
 		Task: api.Task{
-			Id:              "tsk_example",
+			ID:              "tsk_example",
 			CompletedAt:     &end,
 			CreatedAt:       start,
-			CreatedByUserId: &user,
-			OrganizationId:  "org_example",
+			CreatedByUserID: &user,
+			OrganizationID:  "org_example",
 			Status:          api.TaskStatusCompleted,
 			Title:           "Say hello",
 			Totals:          api.Totals{Credits: 1, DurationMs: 2410, TurnCount: 1},
 			TriggeredBy:     api.TriggeredByApi,
 			Url:             "http://127.0.0.1:8081/tasks/tsk_example",
-			WorkerId:        "wrk_example",
+			WorkerID:        "wrk_example",
 		},
 		Turns: []api.Turn{{
-			Id:           "trn_example",
+			ID:           "trn_example",
 			CompletedAt:  &end,
 			Credits:      1,
 			DurationMs:   2410,
@@ -87,7 +87,7 @@ func exampleTask() api.TaskWithTurns {
 			Seq:          1,
 			StartedAt:    start,
 			Status:       "completed",
-			TaskId:       "tsk_example",
+			TaskID:       "tsk_example",
 		}},
 	}
 }

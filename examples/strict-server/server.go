@@ -21,11 +21,11 @@ type Server struct {
 
 var _ api.StrictServerInterface = (*Server)(nil)
 
-// NewServer returns a server that knows the given tasks, by Task.Id.
+// NewServer returns a server that knows the given tasks, by Task.ID.
 func NewServer(tasks ...api.TaskWithTurns) *Server {
 	s := &Server{tasks: make(map[string]api.TaskWithTurns, len(tasks))}
 	for _, t := range tasks {
-		s.tasks[t.Task.Id] = t
+		s.tasks[t.Task.ID] = t
 	}
 	return s
 }
@@ -85,14 +85,14 @@ func handlerError(w http.ResponseWriter, r *http.Request, err error) {
 
 // RetrieveTask implements GET /api/tasks/{taskId}.
 func (s *Server) RetrieveTask(_ context.Context, req api.RetrieveTaskRequestObject) (api.RetrieveTaskResponseObject, error) {
-	t, ok := s.tasks[req.TaskId]
+	t, ok := s.tasks[req.TaskID]
 	if !ok {
 		return api.RetrieveTask404ApplicationProblemPlusJSONResponse{
 			NotFoundApplicationProblemPlusJSONResponse: api.NotFoundApplicationProblemPlusJSONResponse{
 				Type:   problem.TypeURI("not-found"),
 				Title:  "Not found",
 				Status: http.StatusNotFound,
-				Detail: fmt.Sprintf("Task %s does not exist.", req.TaskId),
+				Detail: fmt.Sprintf("Task %s does not exist.", req.TaskID),
 			},
 		}, nil
 	}

@@ -38,7 +38,7 @@ func (s *spy) Calls() []string {
 }
 
 func (s *spy) RetrieveTask(ctx context.Context, req api.RetrieveTaskRequestObject) (api.RetrieveTaskResponseObject, error) {
-	s.record("retrieveTask taskId=%q", req.TaskId)
+	s.record("retrieveTask taskId=%q", req.TaskID)
 	return s.Server.RetrieveTask(ctx, req)
 }
 
@@ -127,7 +127,7 @@ func TestRetrieveTask(t *testing.T) {
 	}
 	want := exampleTask()
 	got := res.JSON200
-	if got.Task.Id != want.Task.Id || !got.Task.CompletedAt.Equal(*want.Task.CompletedAt) ||
+	if got.Task.ID != want.Task.ID || !got.Task.CompletedAt.Equal(*want.Task.CompletedAt) ||
 		len(got.Turns) != 1 || got.Turns[0].OutputText != want.Turns[0].OutputText {
 		t.Errorf("retrieve tsk_example = %+v, want %+v", got, want)
 	}

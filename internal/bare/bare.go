@@ -24,16 +24,16 @@ func Handler(svc *service.Service, who store.Principal, publicURL string) http.H
 			return
 		}
 		out := gen.TaskWithTurns{Task: gen.Task{
-			Id: task.ID, CompletedAt: task.CompletedAt, CreatedAt: task.CreatedAt, CreatedByUserId: &task.CreatedByUserID,
-			OrganizationId: task.OrgID, Status: gen.TaskStatus(task.Status), Title: task.Title,
+			ID: task.ID, CompletedAt: task.CompletedAt, CreatedAt: task.CreatedAt, CreatedByUserID: &task.CreatedByUserID,
+			OrganizationID: task.OrgID, Status: gen.TaskStatus(task.Status), Title: task.Title,
 			Totals:      gen.Totals{Credits: task.Credits, DurationMs: task.DurationMs, TurnCount: int32(task.TurnCount)},
-			TriggeredBy: gen.TriggeredBy(task.TriggeredBy), Url: publicURL + "/tasks/" + task.ID, WorkerId: task.WorkerID,
+			TriggeredBy: gen.TriggeredBy(task.TriggeredBy), Url: publicURL + "/tasks/" + task.ID, WorkerID: task.WorkerID,
 		}, Turns: make([]gen.Turn, 0, len(turns))}
 		for _, t := range turns {
 			out.Turns = append(out.Turns, gen.Turn{
-				Id: t.ID, CompletedAt: t.CompletedAt, Credits: t.Credits, DurationMs: t.DurationMs, Input: t.Input,
+				ID: t.ID, CompletedAt: t.CompletedAt, Credits: t.Credits, DurationMs: t.DurationMs, Input: t.Input,
 				InputTokens: t.InputTokens, OutputText: t.OutputText, OutputTokens: t.OutputTokens, Role: t.Role,
-				Seq: int32(t.Seq), StartedAt: t.AcceptedAt, Status: string(t.Status), TaskId: t.TaskID,
+				Seq: int32(t.Seq), StartedAt: t.AcceptedAt, Status: string(t.Status), TaskID: t.TaskID,
 			})
 		}
 		w.Header().Set("Content-Type", "application/json")
@@ -52,10 +52,10 @@ func Handler(svc *service.Service, who store.Principal, publicURL string) http.H
 		}
 		created := c.Worker.CreatedAt.Unix()
 		out := gen.Worker{
-			Id: c.Worker.ID, Object: gen.WorkerObjectWorker, CreatedAt: &created, Status: gen.WorkerStatusCompleted,
+			ID: c.Worker.ID, Object: gen.WorkerObjectWorker, CreatedAt: &created, Status: gen.WorkerStatusCompleted,
 			OutputText: c.Turn.OutputText, Output: []gen.OutputMessage{}, Messages: []map[string]interface{}{},
 			Files: []gen.WorkerFile{}, Sources: []gen.Source{}, Url: publicURL + "/workers/" + c.Worker.ID,
-			Metadata: gen.WorkerMetadata{TaskId: c.Task.ID, TurnId: c.Turn.ID, Seq: int32(c.Turn.Seq)},
+			Metadata: gen.WorkerMetadata{TaskID: c.Task.ID, TurnID: c.Turn.ID, Seq: int32(c.Turn.Seq)},
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Location", "/api/tasks/"+c.Task.ID)

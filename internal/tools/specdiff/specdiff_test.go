@@ -89,8 +89,8 @@ var breakingEdits = []edit{
 // Safe edits: none may be reported breaking.
 var safeEdits = []edit{
 	{"an optional response field added (Task.note)", []string{
-		"      properties:\n        id:\n          $ref: '#/components/schemas/TaskId'\n        completedAt:",
-		"      properties:\n        note:\n          type: string\n          description: A note.\n        id:\n          $ref: '#/components/schemas/TaskId'\n        completedAt:",
+		"      properties:\n        id:\n          x-go-name: ID\n          $ref: '#/components/schemas/TaskId'\n        completedAt:",
+		"      properties:\n        note:\n          type: string\n          description: A note.\n        id:\n          x-go-name: ID\n          $ref: '#/components/schemas/TaskId'\n        completedAt:",
 	}},
 	{"an optional request field added (CreateTask.note)", []string{
 		"        budget:\n          $ref: '#/components/schemas/Budget'\n        taskId:",
