@@ -22,6 +22,7 @@ type config struct {
 	headers        []header
 	idempotencyKey string
 	responseBody   *[]byte
+	responseInfo   *ResponseInfo
 
 	// Seams for tests (export_test.go): how to wait, draw jitter and read
 	// the clock.
@@ -127,4 +128,23 @@ func WithIdempotencyKey(key string) Option {
 // every call writes to the same dst, which is not safe for concurrent calls.
 func WithResponseBody(dst *[]byte) Option {
 	return func(c *config) { c.responseBody = dst }
+}
+
+// ResponseInfo is what WithResponseInfo stores: the final answer's status,
+// headers and request id, for a successful call as for a failed one (a
+// failed call's *Error carries the same).
+type ResponseInfo struct {
+	StatusCode int
+	Header     http.Header
+	// RequestID is the answer's X-Request-Id, which the server logs: the
+	// value to quote when asking about a call.
+	RequestID string
+}
+
+// WithResponseInfo makes a call store its final answer's status, headers
+// and request id in *dst (the zero value when no answer came). List and
+// Wait, which make several requests, store the last one. Use it per call,
+// as WithResponseBody.
+func WithResponseInfo(dst *ResponseInfo) Option {
+	return func(c *config) { c.responseInfo = dst }
 }

@@ -39,6 +39,12 @@ func (doer) Do(req *http.Request) (*http.Response, error) {
 	if cl.responseBody != nil {
 		*cl.responseBody = cl.body
 	}
+	if cl.responseInfo != nil {
+		*cl.responseInfo = ResponseInfo{}
+		if res != nil {
+			*cl.responseInfo = ResponseInfo{StatusCode: res.StatusCode, Header: res.Header.Clone(), RequestID: res.Header.Get("X-Request-Id")}
+		}
+	}
 	return res, err
 }
 

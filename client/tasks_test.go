@@ -589,3 +589,24 @@ func TestCreateRetryRunsOneTurn(t *testing.T) {
 		})
 	}
 }
+
+// TestResponseInfo: a successful call hands its answer's status, headers
+// and request id to a caller who asks.
+func TestResponseInfo(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	var info client.ResponseInfo
+	created, err := f.alice.Tasks.Create(context.Background(), gen.CreateTask{Input: "hello"}, client.WithResponseInfo(&info))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.StatusCode != 200 || info.RequestID == "" || info.Header.Get("Location") != "/api/tasks/"+created.TaskID {
+		t.Errorf("ResponseInfo = %d %q, Location %q", info.StatusCode, info.RequestID, info.Header.Get("Location"))
+	}
+	if _, err := f.alice.Tasks.Retrieve(context.Background(), "tsk_01HZY31W2SZJ8MJ2FQTR3M1K9D", client.WithResponseInfo(&info)); err == nil {
+		t.Fatal("retrieve of a task that does not exist succeeded")
+	}
+	if info.StatusCode != 404 || info.RequestID == "" {
+		t.Errorf("ResponseInfo of a 404 = %d %q", info.StatusCode, info.RequestID)
+	}
+}
