@@ -53,7 +53,7 @@ func turn(t store.Turn) gen.Turn {
 		Role:             t.Role,
 		Seq:              int32(t.Seq),
 		StartedAt:        t.AcceptedAt.UTC(),
-		Status:           string(t.Status),
+		Status:           gen.TurnStatus(t.Status),
 		StructuredOutput: object(t.StructuredOutput),
 		TaskID:           t.TaskID,
 	}

@@ -337,7 +337,7 @@ func printTask(w io.Writer, v *gen.TaskWithTurns) error {
 // the output text.
 func printTurns(w io.Writer, turns []gen.Turn) error {
 	for _, tr := range turns {
-		head := fmt.Sprintf("\nturn %d  %s  %s  %s  %d→%d tokens  %s", tr.Seq, oneLine(tr.Status, 0),
+		head := fmt.Sprintf("\nturn %d  %s  %s  %s  %d→%d tokens  %s", tr.Seq, oneLine(string(tr.Status), 0),
 			countOf(tr.Credits, "credit"), humanMillis(tr.DurationMs), tr.InputTokens, tr.OutputTokens, oneLine(tr.ID, 0))
 		if _, err := fmt.Fprintln(w, head); err != nil {
 			return fmt.Errorf("write output: %w", err)

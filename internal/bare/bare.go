@@ -33,7 +33,7 @@ func Handler(svc *service.Service, who store.Principal, publicURL string) http.H
 			out.Turns = append(out.Turns, gen.Turn{
 				ID: t.ID, CompletedAt: t.CompletedAt, Credits: t.Credits, DurationMs: t.DurationMs, Input: t.Input,
 				InputTokens: t.InputTokens, OutputText: t.OutputText, OutputTokens: t.OutputTokens, Role: t.Role,
-				Seq: int32(t.Seq), StartedAt: t.AcceptedAt, Status: string(t.Status), TaskID: t.TaskID,
+				Seq: int32(t.Seq), StartedAt: t.AcceptedAt, Status: gen.TurnStatus(t.Status), TaskID: t.TaskID,
 			})
 		}
 		w.Header().Set("Content-Type", "application/json")
