@@ -44,6 +44,16 @@
 // context.Canceled or context.DeadlineExceeded. Errors never contain the API
 // key.
 //
+// # Optional fields
+//
+// Optional members of the gen models are pointers. Fill them with Go 1.26's
+// new, which takes a value, or with the address of a variable:
+//
+//	c.Tasks.Create(ctx, gen.CreateTask{Input: "Summarise.", Budget: new(gen.BudgetLow), TaskID: &created.TaskID})
+//
+// WithResponseInfo hands a call's status, headers and request id to the
+// caller, for a successful call as for a failed one.
+//
 // # Tasks
 //
 // Client.Tasks has one method per operation of the API (Create, Retrieve,

@@ -39,7 +39,7 @@ func ExampleTasksService_Create() {
 	ctx := context.Background()
 	first, err := c.Tasks.Create(ctx, gen.CreateTask{
 		Input:  "Summarise the attached quarterly report in five bullet points.",
-		Budget: ptr(gen.BudgetLow),
+		Budget: new(gen.BudgetLow), // Go 1.26: new takes a value
 	})
 	if err != nil {
 		log.Fatal(err)
