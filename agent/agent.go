@@ -1,7 +1,7 @@
 // Package agent defines what executes a turn: the Runtime interface, the
 // budgets that cap a turn, and the token and credit accounting that every
 // runtime shares. The project's own runtimes live in internal/runtimes
-// (builtin, exec); server.Config.Runtime takes any implementation.
+// (builtin, exec, openai); server.Config.Runtime takes any implementation.
 package agent
 
 import (

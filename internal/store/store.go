@@ -175,10 +175,11 @@ type ListTasksParams struct {
 //     gets its oldest one before any gets a second, and so on (the claims
 //     are ranked by their place in their organization's queue, then by
 //     acceptance).
-//   - When several organizations have runnable turns, one claim takes at
-//     most RoundShare(max, n) of each of the n, which bounds what a claim
-//     reads and locks; the next claim, when a runner frees or a turn is
-//     queued, takes the rest.
+//   - When several organizations have pending turns and room, one claim
+//     takes at most RoundShare(max, n) of each of the n (an organization
+//     whose pending turns all wait for an earlier turn of their task counts
+//     too), which bounds what a claim reads and locks; the next claim, when
+//     a runner frees or a turn is queued, takes the rest.
 //
 // Every backend applies the same rule, so the same queue gives the same
 // claims on each.
@@ -198,8 +199,20 @@ func (s Share) Allowance(org string, max int) int {
 	return min(max, s.PerOrg-s.Held[org])
 }
 
+// HeldAllowances is the Allowance, for a claim of up to max, of each
+// organization the claimer holds turns of (≤ 0: no room); every other
+// organization's is Allowance("", max). The SQL backends pass these to
+// their claim statements.
+func (s Share) HeldAllowances(max int) map[string]int {
+	out := make(map[string]int, len(s.Held))
+	for org := range s.Held {
+		out[org] = s.Allowance(org, max)
+	}
+	return out
+}
+
 // RoundShare is the most turns of one organization a claim of up to max
-// takes when n organizations have runnable turns within their allowance:
+// takes when n organizations have pending turns and a positive allowance:
 // all max for one, else max/n rounded up.
 func RoundShare(max, n int) int {
 	if n <= 1 {

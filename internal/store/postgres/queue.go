@@ -129,11 +129,9 @@ func (s *Store) claimTurns(ctx context.Context, owner string, now time.Time, lea
 
 // claim runs claimSQL and assembles its rows into claims.
 func (s *Store) claim(ctx context.Context, owner string, until int64, max int, share store.Share) ([]store.Claim, error) {
-	held := make([]string, 0, len(share.Held))
-	allowances := make([]int32, 0, len(share.Held))
-	for org := range share.Held {
-		held = append(held, org)
-		allowances = append(allowances, int32(share.Allowance(org, max))) // ≤ 0: no room
+	held, allowances := []string{}, []int32{}
+	for org, n := range share.HeldAllowances(max) {
+		held, allowances = append(held, org), append(allowances, int32(n))
 	}
 	rows, err := s.pool.Query(ctx, claimSQL, planned, owner, until, max, held, allowances, share.Allowance("", max))
 	if err != nil {

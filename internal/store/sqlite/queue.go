@@ -193,11 +193,7 @@ type claimed struct {
 
 // claim runs claimSQL and returns the claimed turns in acceptance order.
 func claim(ctx context.Context, c conn, owner string, until int64, max int, share store.Share) ([]claimed, error) {
-	held := make(map[string]int, len(share.Held))
-	for org := range share.Held {
-		held[org] = share.Allowance(org, max) // ≤ 0: no room
-	}
-	allowances, err := json.Marshal(held)
+	allowances, err := json.Marshal(share.HeldAllowances(max))
 	if err != nil {
 		return nil, err
 	}

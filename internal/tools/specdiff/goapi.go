@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"go/types"
+	"os"
 	"slices"
 	"strings"
 
@@ -53,7 +54,7 @@ func publicAPI(dir string, patterns []string) (*apidiff.Module, error) {
 	cfg := &packages.Config{
 		Mode: packages.NeedName | packages.NeedTypes | packages.NeedModule,
 		Dir:  dir,
-		Env:  append(environ(), "GOWORK=off", "GOFLAGS=-mod=mod"),
+		Env:  append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod"),
 	}
 	pkgs, err := packages.Load(cfg, patterns...)
 	if err != nil {

@@ -149,6 +149,3 @@ func git(dir string, args ...string) (string, error) {
 	}
 	return strings.TrimRight(string(out), "\n"), nil
 }
-
-// environ is the environment of the go commands the comparison runs.
-func environ() []string { return os.Environ() }
